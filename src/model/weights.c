@@ -1,0 +1,169 @@
+/* weights.c — the loader-independent part of lrq_weights (tensor list,
+ * lookup, format detection) and the GGUF loader. */
+#define _POSIX_C_SOURCE 200809L
+#include "model/weights.h"
+#include "core/core.h"
+#include "io/gguf.h"
+#include "io/vocab.h"
+#include "quant/qtypes.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+
+int lrq_weights_add(lrq_weights *w, const char *name, int type, int n_dims, const int64_t *ne,
+                    const void *data, size_t nbytes) {
+    LRQ_ASSERT(n_dims >= 1 && n_dims <= 4);
+    if (lrq_weights_find(w, name))
+        return lrq_err_set("%s: duplicate tensor '%s'", w->path, name);
+    lrq_tensor *nt = lrq_realloc(w->tensors, sizeof *nt * (size_t)(w->n_tensors + 1));
+    if (!nt) return -1;
+    w->tensors = nt;
+    lrq_tensor *t = &nt[w->n_tensors];
+    memset(t, 0, sizeof *t);
+    t->name = lrq_strdup(name);
+    if (!t->name) return -1;
+    t->type = type;
+    t->n_dims = n_dims;
+    for (int i = 0; i < 4; i++) t->ne[i] = i < n_dims ? ne[i] : 1;
+    t->data = data;
+    t->nbytes = nbytes;
+    w->n_tensors++;
+    return 0;
+}
+
+const lrq_tensor *lrq_weights_find(const lrq_weights *w, const char *name) {
+    for (int32_t i = 0; i < w->n_tensors; i++)
+        if (strcmp(w->tensors[i].name, name) == 0) return &w->tensors[i];
+    return NULL;
+}
+
+void lrq_weights_free(lrq_weights *w) {
+    if (!w) return;
+    for (int32_t i = 0; i < w->n_tensors; i++) free(w->tensors[i].name);
+    free(w->tensors);
+    if (w->vocab) lrq_vocab_free(w->vocab);
+    if (w->gguf) lrq_gguf_close(w->gguf);
+    if (w->priv_free) w->priv_free(w->priv);
+    free(w->path);
+    free(w);
+}
+
+/* Reads "<arch>.<suffix>" as an integer; required keys fail when absent. */
+static int get_arch_int(const lrq_gguf *g, const char *arch, const char *suffix, int required,
+                        int32_t dflt, int32_t *out) {
+    char key[128];
+    snprintf(key, sizeof key, "%s.%s", arch, suffix);
+    int64_t v;
+    int r = lrq_gguf_get_i64(g, key, &v);
+    if (r < 0) return -1;
+    if (r == 0) {
+        if (required) return lrq_err_set("%s: missing key '%s'", lrq_gguf_path(g), key);
+        *out = dflt;
+        return 0;
+    }
+    if (v < 0 || v > (1 << 30))
+        return lrq_err_set("%s: key '%s': value %lld out of range", lrq_gguf_path(g), key, (long long)v);
+    *out = (int32_t)v;
+    return 0;
+}
+
+static int get_arch_f32(const lrq_gguf *g, const char *arch, const char *suffix, int required,
+                        float dflt, float *out) {
+    char key[128];
+    snprintf(key, sizeof key, "%s.%s", arch, suffix);
+    int r = lrq_gguf_get_f32(g, key, out);
+    if (r < 0) return -1;
+    if (r == 0) {
+        if (required) return lrq_err_set("%s: missing key '%s'", lrq_gguf_path(g), key);
+        *out = dflt;
+    }
+    return 0;
+}
+
+int lrq_weights_load_gguf(lrq_weights **out, const char *path) {
+    *out = NULL;
+    lrq_weights *w = lrq_calloc(1, sizeof *w);
+    if (!w) return -1;
+    w->format = "gguf";
+    if (!(w->path = lrq_strdup(path))) goto fail;
+    if (lrq_gguf_open(&w->gguf, path)) goto fail;
+    const lrq_gguf *g = w->gguf;
+
+    const char *arch_s;
+    uint64_t arch_len;
+    int r = lrq_gguf_get_str(g, "general.architecture", &arch_s, &arch_len);
+    if (r < 0) goto fail;
+    if (r == 0) { lrq_err_set("%s: missing key 'general.architecture'", path); goto fail; }
+    char arch[32];
+    if (arch_len >= sizeof arch) { lrq_err_set("%s: general.architecture too long", path); goto fail; }
+    memcpy(arch, arch_s, arch_len);
+    arch[arch_len] = 0;
+
+    lrq_hparams *hp = &w->hp;
+    if (strcmp(arch, "llama") == 0) { hp->arch = LRQ_ARCH_LLAMA; hp->rope_kind = LRQ_ROPE_NORM; }
+    else if (strcmp(arch, "qwen2") == 0) { hp->arch = LRQ_ARCH_QWEN2; hp->rope_kind = LRQ_ROPE_NEOX; }
+    else if (strcmp(arch, "qwen3") == 0) { hp->arch = LRQ_ARCH_QWEN3; hp->rope_kind = LRQ_ROPE_NEOX; }
+    else {
+        lrq_err_set("%s: unsupported architecture '%s' (supported: llama, qwen2, qwen3)", path, arch);
+        goto fail;
+    }
+    if (get_arch_int(g, arch, "embedding_length", 1, 0, &hp->n_embd) ||
+        get_arch_int(g, arch, "block_count", 1, 0, &hp->n_layer) ||
+        get_arch_int(g, arch, "feed_forward_length", 1, 0, &hp->n_ff) ||
+        get_arch_int(g, arch, "attention.head_count", 1, 0, &hp->n_head) ||
+        get_arch_int(g, arch, "context_length", 0, 2048, &hp->n_ctx_train))
+        goto fail;
+    if (hp->n_head <= 0) { lrq_err_set("%s: %s.attention.head_count must be > 0", path, arch); goto fail; }
+    if (get_arch_int(g, arch, "attention.head_count_kv", 0, hp->n_head, &hp->n_head_kv) ||
+        get_arch_int(g, arch, "attention.key_length", 0, hp->n_embd / hp->n_head, &hp->head_dim) ||
+        get_arch_int(g, arch, "rope.dimension_count", 0, hp->head_dim, &hp->n_rot) ||
+        get_arch_f32(g, arch, "attention.layer_norm_rms_epsilon", 1, 0, &hp->rms_eps) ||
+        get_arch_f32(g, arch, "rope.freq_base", 0, 10000.0f, &hp->rope_theta))
+        goto fail;
+    int32_t vlen;
+    if (get_arch_int(g, arch, "attention.value_length", 0, hp->head_dim, &vlen)) goto fail;
+    if (vlen != hp->head_dim) {
+        lrq_err_set("%s: attention.value_length %d != key_length %d is not supported", path, vlen, hp->head_dim);
+        goto fail;
+    }
+
+    for (int64_t i = 0; i < lrq_gguf_n_tensors(g); i++) {
+        const lrq_gguf_tensor *t = lrq_gguf_tensor_at(g, i);
+        if (lrq_weights_add(w, t->name, t->type, (int)t->n_dims, t->ne, t->data, t->nbytes)) goto fail;
+    }
+    const lrq_tensor *emb = lrq_weights_find(w, "token_embd.weight");
+    if (!emb) { lrq_err_set("%s: missing tensor 'token_embd.weight'", path); goto fail; }
+    if (emb->ne[1] <= 0 || emb->ne[1] > (1 << 24)) { lrq_err_set("%s: token_embd.weight: bad vocab size", path); goto fail; }
+    hp->n_vocab = (int32_t)emb->ne[1];
+
+    /* The tokenizer is optional here (a weights-only GGUF can take --vocab). */
+    if (lrq_gguf_find(g, "tokenizer.ggml.model")) {
+        if (lrq_vocab_from_gguf(&w->vocab, g)) goto fail;
+    }
+    *out = w;
+    return 0;
+fail:
+    lrq_weights_free(w);
+    return -1;
+}
+
+static int is_dir(const char *path) {
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+int lrq_weights_load(lrq_weights **out, const char *path) {
+    *out = NULL;
+    if (is_dir(path)) return lrq_weights_load_hf(out, path);
+    FILE *f = fopen(path, "rb");
+    if (!f) return lrq_err_set("%s: cannot open", path);
+    unsigned char magic[4] = {0};
+    size_t n = fread(magic, 1, 4, f);
+    fclose(f);
+    if (n == 4 && memcmp(magic, "GGUF", 4) == 0) return lrq_weights_load_gguf(out, path);
+    const char *dot = strrchr(path, '.');
+    if (dot && strcmp(dot, ".bin") == 0) return lrq_weights_load_llama2c(out, path);
+    if (n < 4) return lrq_err_set("%s: file too short to be a model (%zu bytes)", path, n);
+    return lrq_err_set("%s: unknown model format (not GGUF, not a llama2.c .bin, not a directory)", path);
+}

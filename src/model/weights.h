@@ -1,0 +1,80 @@
+/* weights.h — what every model loader produces: hyper-parameters, named
+ * tensors (llama.cpp/GGUF tensor names and ggml shape convention), and the
+ * tokenizer if the source has one. Loaders: GGUF (weights_gguf.c), Hugging
+ * Face safetensors directory (weights_hf.c), llama2.c checkpoint
+ * (weights_llama2c.c). Tensor data stays in the memory mapping.
+ */
+#ifndef LRQ_WEIGHTS_H
+#define LRQ_WEIGHTS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct lrq_vocab;
+struct lrq_gguf;
+
+enum lrq_arch { LRQ_ARCH_LLAMA = 1, LRQ_ARCH_QWEN2 = 2, LRQ_ARCH_QWEN3 = 3 };
+
+/* RoPE pairing. NORM: pairs (2i, 2i+1) (GGUF llama, llama2.c);
+ * NEOX: pairs (i, i + d/2) ("rotate half": HF checkpoints, qwen2/qwen3). */
+enum lrq_rope_kind { LRQ_ROPE_NORM = 0, LRQ_ROPE_NEOX = 2 };
+
+typedef struct lrq_hparams {
+    int arch;            /* enum lrq_arch */
+    int32_t n_vocab;
+    int32_t n_embd;
+    int32_t n_layer;
+    int32_t n_head;
+    int32_t n_head_kv;
+    int32_t head_dim;    /* may differ from n_embd / n_head (qwen3) */
+    int32_t n_rot;       /* rotated dims per head (rope.dimension_count); 0 = head_dim */
+    int32_t n_ff;
+    int32_t n_ctx_train;
+    float rms_eps;
+    float rope_theta;
+    int rope_kind;       /* enum lrq_rope_kind */
+} lrq_hparams;
+
+/* A weight tensor. ne[0] is the row length (input features of a linear
+ * layer); a linear layer W: [ne1 rows][ne0 cols] computes y = W x. */
+typedef struct lrq_tensor {
+    char *name;          /* GGUF name, e.g. "blk.0.attn_q.weight" (owned) */
+    int type;            /* enum lrq_type */
+    int n_dims;
+    int64_t ne[4];
+    size_t nbytes;
+    const void *data;    /* in a mapping or in `owned` buffers of lrq_weights */
+} lrq_tensor;
+
+typedef struct lrq_weights {
+    char *path;                 /* source path, for messages (owned) */
+    const char *format;         /* "gguf", "safetensors", "llama2c" */
+    lrq_hparams hp;
+    int32_t n_tensors;
+    lrq_tensor *tensors;        /* [n_tensors] (owned) */
+    struct lrq_vocab *vocab;    /* may be NULL (then --vocab is needed) */
+    struct lrq_gguf *gguf;      /* GGUF source, kept open (may be NULL) */
+    /* Loader-private resources released by lrq_weights_free: */
+    void *priv;
+    void (*priv_free)(void *priv);
+} lrq_weights;
+
+/* Detect the format of `path` (a .gguf file, a llama2.c .bin checkpoint, or
+ * a directory with config.json + *.safetensors) and load it. */
+int lrq_weights_load(lrq_weights **out, const char *path);
+
+int lrq_weights_load_gguf(lrq_weights **out, const char *path);
+int lrq_weights_load_hf(lrq_weights **out, const char *dir);
+int lrq_weights_load_llama2c(lrq_weights **out, const char *path);
+
+/* Release everything (safe on NULL). */
+void lrq_weights_free(lrq_weights *w);
+
+/* Tensor by name, or NULL. */
+const lrq_tensor *lrq_weights_find(const lrq_weights *w, const char *name);
+
+/* Append a tensor (copies name). Used by loaders. */
+int lrq_weights_add(lrq_weights *w, const char *name, int type, int n_dims, const int64_t *ne,
+                    const void *data, size_t nbytes);
+
+#endif

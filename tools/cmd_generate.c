@@ -1,0 +1,132 @@
+/* cmd_generate.c — `lrq generate`: greedy or seeded sampling from a prompt,
+ * with prefill/decode speed and time to first token. */
+#define _POSIX_C_SOURCE 200809L
+#include "cli.h"
+#include "core/core.h"
+#include "eval/sample.h"
+#include "io/vocab.h"
+#include "model/model.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static double now_sec(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static void help(void) {
+    printf("usage: lrq generate [-m MODEL] [--vocab FILE] [-p PROMPT] [-n N] [--temp T] [--top-k K] [--top-p P]\n"
+           "                    [--seed S] [-c CTX] [-t THREADS] [--ids] [--ignore-eos]\n"
+           "  Greedy decoding by default (--temp 0); with --temp > 0, seeded sampling (same seed, same text).\n"
+           "  --ids prints two lines instead of text: the prompt ids and the generated ids.\n"
+           "  Timing (prefill tok/s, time to first token, decode tok/s) goes to stderr.\n");
+}
+
+static void print_ids(const int32_t *ids, size_t n) {
+    for (size_t i = 0; i < n; i++) printf(i ? " %d" : "%d", ids[i]);
+    printf("\n");
+}
+
+int cmd_generate(int argc, char **argv) {
+    const char *model = NULL, *vocab = NULL, *prompt = "", *v;
+    int n_predict = 64, n_threads = 2, n_ctx = 0, top_k = 0, ids_mode = 0, ignore_eos = 0;
+    double temp = 0, top_p = 1.0;
+    uint64_t seed = 42;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) { help(); return 0; }
+        else if (cli_opt(argc, argv, &i, "-m", "--model", &model)) {}
+        else if (cli_opt(argc, argv, &i, NULL, "--vocab", &vocab)) {}
+        else if (cli_opt(argc, argv, &i, "-p", "--prompt", &prompt)) {}
+        else if (cli_opt(argc, argv, &i, "-n", "--n-predict", &v)) n_predict = cli_int("generate", "-n", v, 0, 1 << 20);
+        else if (cli_opt(argc, argv, &i, "-t", "--threads", &v)) n_threads = cli_int("generate", "-t", v, 1, 1024);
+        else if (cli_opt(argc, argv, &i, "-c", "--ctx-size", &v)) n_ctx = cli_int("generate", "-c", v, 1, 1 << 22);
+        else if (cli_opt(argc, argv, &i, NULL, "--temp", &v)) temp = cli_num("generate", "--temp", v);
+        else if (cli_opt(argc, argv, &i, NULL, "--top-k", &v)) top_k = cli_int("generate", "--top-k", v, 0, 1 << 30);
+        else if (cli_opt(argc, argv, &i, NULL, "--top-p", &v)) top_p = cli_num("generate", "--top-p", v);
+        else if (cli_opt(argc, argv, &i, "-s", "--seed", &v)) seed = (uint64_t)cli_int("generate", "--seed", v, 0, 0x7fffffff);
+        else if (!strcmp(argv[i], "--ids")) ids_mode = 1;
+        else if (!strcmp(argv[i], "--ignore-eos")) ignore_eos = 1;
+        else { fprintf(stderr, "lrq generate: unknown option '%s' (see --help)\n", argv[i]); return 2; }
+    }
+    if (!model) model = cli_shared_path(LRQ_DEFAULT_MODEL);
+    lrq_model *m;
+    if (lrq_model_load(&m, model, vocab)) return cli_fail("generate");
+    if (!m->vocab) {
+        lrq_model_free(m);
+        fprintf(stderr, "lrq generate: %s: the model has no tokenizer; pass --vocab FILE\n", model);
+        return 1;
+    }
+    int32_t *ids;
+    size_t n_ids;
+    if (lrq_tokenize(m->vocab, prompt, strlen(prompt), 1, 1, &ids, &n_ids)) { lrq_model_free(m); return cli_fail("generate"); }
+    if (n_ids == 0) {
+        free(ids);
+        lrq_model_free(m);
+        fprintf(stderr, "lrq generate: the prompt is empty and the model adds no BOS: give -p\n");
+        return 1;
+    }
+    if (!n_ctx) n_ctx = (int)n_ids + n_predict;
+    if ((size_t)n_ctx < n_ids + (size_t)n_predict) {
+        fprintf(stderr, "lrq generate: context %d too small for %zu prompt + %d new tokens\n", n_ctx, n_ids, n_predict);
+        free(ids);
+        lrq_model_free(m);
+        return 1;
+    }
+    int n_batch = n_ids > 512 ? 512 : (int)n_ids;
+    lrq_ctx *c;
+    lrq_sampler smp;
+    if (lrq_ctx_new(&c, m, n_ctx, n_batch, n_threads)) { free(ids); lrq_model_free(m); return cli_fail("generate"); }
+    if (lrq_sampler_init(&smp, m->hp.n_vocab, (float)temp, top_k, (float)top_p, seed)) {
+        lrq_ctx_free(c); free(ids); lrq_model_free(m); return cli_fail("generate");
+    }
+    int32_t *out = lrq_malloc(((size_t)n_predict + 1) * sizeof *out);
+    LRQ_ASSERT(out);
+    char piece[256];
+    if (ids_mode) print_ids(ids, n_ids);
+    else {
+        for (size_t i = 0; i < n_ids; i++) {
+            int k = lrq_token_to_piece(m->vocab, ids[i], piece, sizeof piece, 0);
+            if (k > 0) fwrite(piece, 1, (size_t)k < sizeof piece ? (size_t)k : sizeof piece, stdout);
+        }
+        fflush(stdout);
+    }
+    double t0 = now_sec(), t_first = 0;
+    const float *logits = NULL;
+    int rc = 0;
+    for (size_t i = 0; i < n_ids; i += (size_t)n_batch) {
+        int nb = (int)(n_ids - i < (size_t)n_batch ? n_ids - i : (size_t)n_batch);
+        if (!(logits = lrq_ctx_eval(c, ids + i, nb, nb - 1))) { rc = cli_fail("generate"); goto done; }
+    }
+    double t_prefill = now_sec() - t0;
+    int n_out = 0;
+    double t1 = now_sec();
+    for (int k = 0; k < n_predict; k++) {
+        int32_t tok = lrq_sampler_pick(&smp, logits);
+        if (k == 0) t_first = now_sec() - t0;
+        out[n_out++] = tok;
+        if (!ids_mode) {
+            int len = lrq_token_to_piece(m->vocab, tok, piece, sizeof piece, 0);
+            if (len > 0) fwrite(piece, 1, (size_t)len < sizeof piece ? (size_t)len : sizeof piece, stdout);
+            fflush(stdout);
+        }
+        if (!ignore_eos && tok == lrq_vocab_eos(m->vocab)) break;
+        if (k + 1 < n_predict && !(logits = lrq_ctx_eval(c, &tok, 1, 0))) { rc = cli_fail("generate"); goto done; }
+    }
+    double t_dec = now_sec() - t1;
+    if (ids_mode) print_ids(out, (size_t)n_out);
+    else printf("\n");
+    fprintf(stderr, "lrq generate: prompt %zu tokens in %.3f s (%.1f tok/s), time to first token %.3f s, "
+                    "%d tokens generated at %.2f tok/s (%d threads)\n",
+            n_ids, t_prefill, (double)n_ids / (t_prefill > 0 ? t_prefill : 1e-9), t_first, n_out,
+            n_out > 1 ? (n_out - 1) / (t_dec > 0 ? t_dec : 1e-9) : 0.0, n_threads);
+done:
+    free(out);
+    lrq_sampler_free(&smp);
+    lrq_ctx_free(c);
+    free(ids);
+    lrq_model_free(m);
+    return rc;
+}

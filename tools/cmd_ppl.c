@@ -1,0 +1,97 @@
+/* cmd_ppl.c — `lrq ppl`: perplexity the llama.cpp way, and KL-divergence. */
+#include "cli.h"
+#include "core/core.h"
+#include "eval/ppl.h"
+#include "io/text.h"
+#include "io/vocab.h"
+#include "model/model.h"
+#include "quant/qtypes.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static void help(void) {
+    printf("usage: lrq ppl [-m MODEL] [--vocab FILE] [-f TEXT] [-c CTX] [-b BATCH] [-t THREADS] [--chunks N]\n"
+           "               [--kl-divergence-base FILE [--kl-divergence]]\n"
+           "  Tokenizes TEXT (BOS per the model), cuts it into floor(N/CTX) chunks, replaces each chunk's first\n"
+           "  token by BOS when the vocab adds BOS, scores positions CTX/2..CTX-2 and prints running PPL values\n"
+           "  '[i]ppl,' and 'Final estimate: PPL = x +/- y' (llama-perplexity's method and output).\n"
+           "  --kl-divergence-base FILE alone saves this model's log-probabilities (docs/kld-format.md);\n"
+           "  with --kl-divergence it compares against them (tokens come from FILE; -f not needed).\n"
+           "  Defaults: the bundled stories260K model and TinyStories text, CTX 512 (at most the model's\n"
+           "  training context), BATCH = CTX, THREADS 2.\n");
+}
+
+int cmd_ppl(int argc, char **argv) {
+    const char *model = NULL, *vocab = NULL, *text = NULL, *base = NULL, *v;
+    int n_ctx = 0, n_batch = 0, n_threads = 2, chunks = -1, kld = 0;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) { help(); return 0; }
+        else if (cli_opt(argc, argv, &i, "-m", "--model", &model)) {}
+        else if (cli_opt(argc, argv, &i, NULL, "--vocab", &vocab)) {}
+        else if (cli_opt(argc, argv, &i, "-f", "--file", &text)) {}
+        else if (cli_opt(argc, argv, &i, "-c", "--ctx-size", &v)) n_ctx = cli_int("ppl", "-c", v, 4, 1 << 20);
+        else if (cli_opt(argc, argv, &i, "-b", "--batch-size", &v)) n_batch = cli_int("ppl", "-b", v, 1, 1 << 20);
+        else if (cli_opt(argc, argv, &i, "-t", "--threads", &v)) n_threads = cli_int("ppl", "-t", v, 1, 1024);
+        else if (cli_opt(argc, argv, &i, NULL, "--chunks", &v)) chunks = cli_int("ppl", "--chunks", v, 0, 1 << 30);
+        else if (cli_opt(argc, argv, &i, NULL, "--kl-divergence-base", &base)) {}
+        else if (!strcmp(argv[i], "--kl-divergence")) kld = 1;
+        else { fprintf(stderr, "lrq ppl: unknown option '%s' (see --help)\n", argv[i]); return 2; }
+    }
+    if (kld && !base) { fprintf(stderr, "lrq ppl: --kl-divergence needs --kl-divergence-base FILE\n"); return 2; }
+    if (!model) {
+        model = cli_shared_path(LRQ_DEFAULT_MODEL);
+        if (!text && !kld) text = cli_shared_path(LRQ_DEFAULT_TEXT);
+    }
+    if (!text && !kld) { fprintf(stderr, "lrq ppl: -f TEXT is required with -m\n"); return 2; }
+
+    lrq_model *m;
+    if (lrq_model_load(&m, model, vocab)) return cli_fail("ppl");
+    if (!m->vocab) {
+        lrq_model_free(m);
+        fprintf(stderr, "lrq ppl: %s: the model has no tokenizer; pass --vocab FILE\n", model);
+        return 1;
+    }
+    if (!n_ctx) n_ctx = m->hp.n_ctx_train > 0 && m->hp.n_ctx_train < 512 ? m->hp.n_ctx_train : 512;
+    if (!n_batch || n_batch > n_ctx) n_batch = n_ctx;
+
+    int32_t *ids = NULL;
+    size_t n_ids = 0;
+    if (!kld) {
+        char *buf;
+        size_t len;
+        if (lrq_text_load(text, &buf, &len)) { lrq_model_free(m); return cli_fail("ppl"); }
+        int r = lrq_tokenize(m->vocab, buf, len, 1, 0, &ids, &n_ids);
+        free(buf);
+        if (r) { lrq_model_free(m); return cli_fail("ppl"); }
+    }
+    lrq_ctx *c;
+    if (lrq_ctx_new(&c, m, n_ctx, n_batch, n_threads)) { free(ids); lrq_model_free(m); return cli_fail("ppl"); }
+    fprintf(stderr, "lrq ppl: %s, %zu tokens, ctx %d, batch %d, %d threads, %s kernels\n", model, n_ids, n_ctx,
+            n_batch, n_threads, lrq_types_isa());
+    lrq_ppl_params p = { .n_ctx = n_ctx, .n_batch = n_batch, .max_chunks = chunks, .kld_base = base,
+                         .write_base = base && !kld, .kld = kld, .out = stdout };
+    lrq_ppl_result r;
+    int rc = lrq_perplexity(c, m, ids, n_ids, &p, &r);
+    free(ids);
+    lrq_ctx_free(c);
+    lrq_model_free(m);
+    if (rc) return cli_fail("ppl");
+    if (kld) {
+        printf("====== Perplexity statistics ======\n");
+        printf("Mean PPL(Q)                   : %10.6f\n", r.ppl);
+        printf("Mean PPL(base)                : %10.6f\n", r.base_ppl);
+        printf("Mean ln(PPL(Q)/PPL(base))     : %10.6f +/- %10.6f\n", r.ln_ppl_ratio, r.ln_ppl_ratio_err);
+        printf("Mean PPL(Q)/PPL(base)         : %10.6f\n", r.ppl / r.base_ppl);
+        printf("====== KL divergence statistics ======\n");
+        printf("Mean    KLD: %10.6f +/- %10.6f\n", r.mean_kld, r.mean_kld_err);
+        printf("Maximum KLD: %10.6f\n", r.max_kld);
+        printf("99.0%%   KLD: %10.6f\n", r.kld_p99);
+        printf("Median  KLD: %10.6f\n", r.median_kld);
+        printf("====== Token probability statistics ======\n");
+        printf("Same top p: %6.3f +/- %5.3f %%\n", r.same_top_pct, r.same_top_err);
+    }
+    fprintf(stderr, "lrq ppl: %d chunks, %ld tokens scored, %.2f s, %.1f tokens/s\n", r.n_chunks, r.n_scored,
+            r.seconds, r.tokens_per_sec);
+    return 0;
+}

@@ -1,0 +1,114 @@
+/* main.c — the lrq command-line tool: subcommand dispatch and shared helpers. */
+#define _POSIX_C_SOURCE 200809L
+#include "cli.h"
+#include "lrq.h"
+#include "quant/qtypes.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static const char *argv0;
+
+const char *cli_shared_path(const char *rel) {
+    static char buf[4][PATH_MAX];
+    static int k;
+    char *b = buf[k++ & 3];
+    struct stat st;
+    const char *env = getenv("LRQ_SHARED");
+    if (env && *env) {
+        snprintf(b, PATH_MAX, "%s/%s", env, rel);
+        return b;
+    }
+    snprintf(b, PATH_MAX, "../shared/%s", rel);
+    if (stat(b, &st) == 0) return b;
+    /* build/bin/lrq -> <project>/../shared */
+    char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n > 0) {
+        exe[n] = 0;
+        char *s = strrchr(exe, '/');
+        if (s) {
+            *s = 0;
+            snprintf(b, PATH_MAX, "%s/../../../shared/%s", exe, rel);
+            if (stat(b, &st) == 0) return b;
+        }
+    } else if (argv0 && strchr(argv0, '/')) {
+        char tmp[PATH_MAX];
+        snprintf(tmp, sizeof tmp, "%s", argv0);
+        *strrchr(tmp, '/') = 0;
+        snprintf(b, PATH_MAX, "%s/../../../shared/%s", tmp, rel);
+        if (stat(b, &st) == 0) return b;
+    }
+    snprintf(b, PATH_MAX, "../shared/%s", rel);
+    return b;
+}
+
+int cli_fail(const char *cmd) {
+    fprintf(stderr, "lrq %s: %s\n", cmd, lrq_last_error());
+    return 1;
+}
+
+int cli_opt(int argc, char **argv, int *i, const char *s, const char *l, const char **val) {
+    const char *a = argv[*i];
+    if (!((s && strcmp(a, s) == 0) || (l && strcmp(a, l) == 0))) return 0;
+    if (*i + 1 >= argc) {
+        fprintf(stderr, "lrq: option %s needs a value\n", a);
+        exit(2);
+    }
+    *val = argv[++*i];
+    return 1;
+}
+
+int cli_int(const char *cmd, const char *opt, const char *v, long lo, long hi) {
+    char *end;
+    errno = 0;
+    long x = strtol(v, &end, 10);
+    if (errno || *end || end == v || x < lo || x > hi) {
+        fprintf(stderr, "lrq %s: %s: expected an integer in %ld..%ld, got '%s'\n", cmd, opt, lo, hi, v);
+        exit(2);
+    }
+    return (int)x;
+}
+
+double cli_num(const char *cmd, const char *opt, const char *v) {
+    char *end;
+    errno = 0;
+    double x = strtod(v, &end);
+    if (errno || *end || end == v) {
+        fprintf(stderr, "lrq %s: %s: expected a number, got '%s'\n", cmd, opt, v);
+        exit(2);
+    }
+    return x;
+}
+
+static void usage(FILE *f) {
+    fprintf(f,
+            "lrq %s — low-bit LLM quantization lab\n"
+            "usage: lrq COMMAND [options]\n"
+            "  ppl       perplexity the llama.cpp way (+ KL-divergence)   lrq ppl -m MODEL -f TEXT -c CTX\n"
+            "  generate  greedy or sampled continuation                   lrq generate -m MODEL -p PROMPT\n"
+            "  tokenize  print token ids                                  lrq tokenize -m MODEL -p TEXT\n"
+            "  info      architecture, tensors, types, bits per weight    lrq info MODEL\n"
+            "Run 'lrq COMMAND --help' for a command's options. Without -m, commands use the bundled\n"
+            "stories260K model (../shared/%s).\n",
+            LRQ_VERSION, LRQ_DEFAULT_MODEL);
+}
+
+int main(int argc, char **argv) {
+    argv0 = argv[0];
+    if (argc < 2) { usage(stderr); return 2; }
+    const char *c = argv[1];
+    if (!strcmp(c, "-h") || !strcmp(c, "--help") || !strcmp(c, "help")) { usage(stdout); return 0; }
+    if (!strcmp(c, "--version")) { printf("lrq %s (%s kernels)\n", LRQ_VERSION, lrq_types_isa()); return 0; }
+    if (!strcmp(c, "ppl") || !strcmp(c, "perplexity")) return cmd_ppl(argc - 1, argv + 1);
+    if (!strcmp(c, "generate")) return cmd_generate(argc - 1, argv + 1);
+    if (!strcmp(c, "tokenize")) return cmd_tokenize(argc - 1, argv + 1);
+    if (!strcmp(c, "info")) return cmd_info(argc - 1, argv + 1);
+    fprintf(stderr, "lrq: unknown command '%s'\n", c);
+    usage(stderr);
+    return 2;
+}
