@@ -8,6 +8,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 /* Deepest array nesting accepted (an array value directly under a key has
  * depth 1). Real files never nest (llama.cpp itself rejects nested arrays);
@@ -58,6 +59,24 @@ static inline uint64_t lrq_gguf_hash(const char *s, size_t n) {
         h *= 1099511628211ull;
     }
     return h;
+}
+
+/* A copy of a key or tensor name fit for a one-line error message: control
+ * bytes become '?', and long names are cut to 80 bytes plus "...". Names
+ * come from files, so they may hold anything. */
+#define LRQ_GGUF_SAFE_NAME_BUF 96
+static inline const char *lrq_gguf_safe_name(const char *s, char buf[LRQ_GGUF_SAFE_NAME_BUF]) {
+    size_t i = 0;
+    for (; s[i] && i < 80; i++) {
+        unsigned char c = (unsigned char)s[i];
+        buf[i] = (c < 0x20 || c == 0x7f) ? '?' : (char)c;
+    }
+    if (s[i]) {
+        memcpy(buf + i, "...", 3);
+        i += 3;
+    }
+    buf[i] = 0;
+    return buf;
 }
 
 #endif

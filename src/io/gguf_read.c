@@ -96,6 +96,7 @@ struct lrq_gguf {
     size_t data_offset;
     lrq_gguf_kv *kv;
     lrq_gguf_tensor *tensors;
+    size_t kv_cap, t_cap;    /* allocated entries (>= n_kv / n_tensors once parsed) */
     int64_t *kv_tab, *t_tab; /* open addressing: index + 1, 0 = empty */
     size_t kv_tab_cap, t_tab_cap;
     arena ar;
@@ -103,17 +104,12 @@ struct lrq_gguf {
 
 /* ---- name tables ---- */
 
-static size_t table_cap(int64_t n) {
-    size_t cap = 8;
-    while (cap < (size_t)n * 2) cap <<= 1;
-    return cap;
-}
-
 /* Look `name` (n bytes) up; returns the stored index or -1, and the free slot
- * where it would go in *slot. */
+ * where it would go in *slot (the table must then have room: cap > 0). */
 static int64_t table_find(const int64_t *tab, size_t cap, const char *name, size_t n,
                           const char *(*name_of)(const lrq_gguf *, int64_t), const lrq_gguf *g,
                           size_t *slot) {
+    if (cap == 0) return -1;
     size_t mask = cap - 1;
     size_t h = (size_t)lrq_gguf_hash(name, n) & mask;
     for (;;) {
@@ -130,6 +126,46 @@ static int64_t table_find(const int64_t *tab, size_t cap, const char *name, size
 
 static const char *kv_name(const lrq_gguf *g, int64_t i) { return g->kv[i].key; }
 static const char *t_name(const lrq_gguf *g, int64_t i) { return g->tensors[i].name; }
+
+/* Make room for `n` entries (at most half full), rehashing the ones present. */
+static int table_reserve(int64_t **tab, size_t *cap, int64_t n, const char *(*name_of)(const lrq_gguf *, int64_t),
+                         const lrq_gguf *g) {
+    if (*cap && (size_t)n * 2 <= *cap) return 0;
+    size_t nc = *cap ? *cap * 2 : 16;
+    while (nc < (size_t)n * 2) nc *= 2;
+    int64_t *nt = lrq_calloc(nc, sizeof *nt);
+    if (!nt) return -1;
+    for (size_t k = 0; k < *cap; k++) {
+        int64_t e = (*tab)[k];
+        if (!e) continue;
+        const char *s = name_of(g, e - 1);
+        size_t h = (size_t)lrq_gguf_hash(s, strlen(s)) & (nc - 1);
+        while (nt[h]) h = (h + 1) & (nc - 1);
+        nt[h] = e;
+    }
+    free(*tab);
+    *tab = nt;
+    *cap = nc;
+    return 0;
+}
+
+/* Grow an entry array to hold `need` entries (doubling; new part zeroed).
+ * The kv and tensor arrays grow as entries actually parse, so a header that
+ * lies about its counts costs no more memory than the entries present. */
+static void *grow(void *arr, size_t *cap, size_t need, size_t esz) {
+    if (need <= *cap) return arr;
+    size_t nc = *cap ? *cap : 16, bytes;
+    while (nc < need) nc *= 2;
+    if (lrq_mul_size(nc, esz, &bytes)) {
+        lrq_err_set("too many entries");
+        return NULL;
+    }
+    unsigned char *p = lrq_realloc(arr, bytes);
+    if (!p) return NULL;
+    memset(p + *cap * esz, 0, (nc - *cap) * esz);
+    *cap = nc;
+    return p;
+}
 
 /* ---- parser ---- */
 
@@ -344,17 +380,24 @@ static int parse_header(parser *P, uint64_t *n_tensors, uint64_t *n_kv) {
 static int parse_kvs(parser *P) {
     lrq_gguf *g = P->g;
     for (int64_t i = 0; i < g->n_kv; i++) {
+        lrq_gguf_kv *nkv = grow(g->kv, &g->kv_cap, (size_t)i + 1, sizeof *g->kv);
+        if (!nkv) return -1;
+        g->kv = nkv;
+        if (table_reserve(&g->kv_tab, &g->kv_tab_cap, i + 1, kv_name, g)) return -1;
         lrq_gguf_kv *kv = &g->kv[i];
         size_t klen = 0, slot = 0;
         if (rd_name(P, "key", &kv->key, &klen)) return lrq_err_prefix("key %" PRId64, i);
         int64_t prev = table_find(g->kv_tab, g->kv_tab_cap, kv->key, klen, kv_name, g, &slot);
         if (prev >= 0) {
-            return lrq_err_set("duplicate key '%s' (keys %" PRId64 " and %" PRId64 ")", kv->key, prev, i);
+            char nb[LRQ_GGUF_SAFE_NAME_BUF];
+            return lrq_err_set("duplicate key '%s' (keys %" PRId64 " and %" PRId64 ")",
+                               lrq_gguf_safe_name(kv->key, nb), prev, i);
         }
         g->kv_tab[slot] = i + 1;
         uint32_t t = 0;
         if (rd_u32(P, "value type", &t) || rd_value(P, t, 0, &kv->val)) {
-            return lrq_err_prefix("key %" PRId64 " '%s'", i, kv->key);
+            char nb[LRQ_GGUF_SAFE_NAME_BUF];
+            return lrq_err_prefix("key %" PRId64 " '%s'", i, lrq_gguf_safe_name(kv->key, nb));
         }
     }
     g->alignment = 32;
@@ -441,41 +484,47 @@ static int cmp_extent(const void *a, const void *b) {
 
 static int overlap_err(const lrq_gguf *g, int64_t a, int64_t b) {
     const lrq_gguf_tensor *x = &g->tensors[a], *y = &g->tensors[b];
+    char na[LRQ_GGUF_SAFE_NAME_BUF], nb[LRQ_GGUF_SAFE_NAME_BUF];
     return lrq_err_set("tensor %" PRId64 " '%s' data [%" PRIu64 ", +%zu) overlaps tensor %" PRId64
                        " '%s' data [%" PRIu64 ", +%zu) (offsets relative to the data section)",
-                       a, x->name, x->offset, x->nbytes, b, y->name, y->offset, y->nbytes);
+                       a, lrq_gguf_safe_name(x->name, na), x->offset, x->nbytes, b, lrq_gguf_safe_name(y->name, nb),
+                       y->offset, y->nbytes);
 }
 
-/* Tensors must not share bytes. Writers lay them out in order, so the common
- * case is one linear pass; otherwise sort an index by offset. */
+/* Tensors must not share bytes (zero-size tensors share none). Writers lay
+ * them out in order, so the common case is one linear pass; otherwise sort
+ * the extents by offset first. Either way, walking by offset while tracking
+ * the furthest end seen finds any overlap. */
 static int check_overlap(lrq_gguf *g) {
     int64_t n = g->n_tensors;
     int sorted = 1;
     for (int64_t i = 1; i < n && sorted; i++) {
         if (g->tensors[i].offset < g->tensors[i - 1].offset) sorted = 0;
     }
-    if (sorted) {
-        for (int64_t i = 1; i < n; i++) {
-            const lrq_gguf_tensor *p = &g->tensors[i - 1];
-            if (p->nbytes > g->tensors[i].offset - p->offset) return overlap_err(g, i - 1, i);
+    extent *ex = NULL;
+    if (!sorted) {
+        ex = lrq_calloc((size_t)n, sizeof *ex);
+        if (!ex) return -1;
+        for (int64_t i = 0; i < n; i++) {
+            ex[i].off = g->tensors[i].offset;
+            ex[i].nbytes = g->tensors[i].nbytes;
+            ex[i].idx = i;
         }
-        return 0;
+        qsort(ex, (size_t)n, sizeof *ex, cmp_extent);
     }
-    extent *ex = lrq_calloc((size_t)n, sizeof *ex);
-    if (!ex) return -1;
-    for (int64_t i = 0; i < n; i++) {
-        ex[i].off = g->tensors[i].offset;
-        ex[i].nbytes = g->tensors[i].nbytes;
-        ex[i].idx = i;
-    }
-    qsort(ex, (size_t)n, sizeof *ex, cmp_extent);
     int rc = 0;
-    for (int64_t k = 1; k < n; k++) {
-        const extent *p = &ex[k - 1], *q = &ex[k];
-        if (p->nbytes > q->off - p->off) {
-            rc = overlap_err(g, p->idx < q->idx ? p->idx : q->idx, p->idx < q->idx ? q->idx : p->idx);
+    uint64_t end = 0; /* furthest end so far (fits: every extent is inside the file) */
+    int64_t end_idx = -1;
+    for (int64_t k = 0; k < n; k++) {
+        int64_t i = ex ? ex[k].idx : k;
+        const lrq_gguf_tensor *t = &g->tensors[i];
+        if (t->nbytes == 0) continue;
+        if (end_idx >= 0 && t->offset < end) {
+            rc = overlap_err(g, end_idx < i ? end_idx : i, end_idx < i ? i : end_idx);
             break;
         }
+        end = t->offset + t->nbytes;
+        end_idx = i;
     }
     free(ex);
     return rc;
@@ -487,18 +536,17 @@ static int parse(lrq_gguf *g) {
     if (parse_header(&P, &n_tensors, &n_kv)) return -1;
     g->n_tensors = (int64_t)n_tensors;
     g->n_kv = (int64_t)n_kv;
-    g->kv = lrq_calloc((size_t)n_kv ? (size_t)n_kv : 1, sizeof *g->kv);
-    g->tensors = lrq_calloc((size_t)n_tensors ? (size_t)n_tensors : 1, sizeof *g->tensors);
-    g->kv_tab_cap = table_cap(g->n_kv);
-    g->t_tab_cap = table_cap(g->n_tensors);
-    g->kv_tab = lrq_calloc(g->kv_tab_cap, sizeof *g->kv_tab);
-    g->t_tab = lrq_calloc(g->t_tab_cap, sizeof *g->t_tab);
-    if (!g->kv || !g->tensors || !g->kv_tab || !g->t_tab) return -1;
-
     if (parse_kvs(&P)) return -1;
     for (int64_t i = 0; i < g->n_tensors; i++) {
+        lrq_gguf_tensor *nt = grow(g->tensors, &g->t_cap, (size_t)i + 1, sizeof *g->tensors);
+        if (!nt) return -1;
+        g->tensors = nt;
+        if (table_reserve(&g->t_tab, &g->t_tab_cap, i + 1, t_name, g)) return -1;
         if (parse_tensor_info(&P, i)) {
-            if (g->tensors[i].name) return lrq_err_prefix("tensor %" PRId64 " '%s'", i, g->tensors[i].name);
+            char nb[LRQ_GGUF_SAFE_NAME_BUF];
+            if (g->tensors[i].name) {
+                return lrq_err_prefix("tensor %" PRId64 " '%s'", i, lrq_gguf_safe_name(g->tensors[i].name, nb));
+            }
             return lrq_err_prefix("tensor %" PRId64, i);
         }
     }
@@ -518,8 +566,10 @@ static int parse(lrq_gguf *g) {
     for (int64_t i = 0; i < g->n_tensors; i++) {
         lrq_gguf_tensor *t = &g->tensors[i];
         if (t->offset > avail || t->nbytes > avail - t->offset) {
+            char nb[LRQ_GGUF_SAFE_NAME_BUF];
             return lrq_err_set("tensor %" PRId64 " '%s': data (offset %" PRIu64 " + %zu bytes in the data "
-                               "section at %zu) extends past end of file (size %zu)", i, t->name, t->offset,
+                               "section at %zu) extends past end of file (size %zu)", i,
+                               lrq_gguf_safe_name(t->name, nb), t->offset,
                                t->nbytes, g->data_offset, g->size);
         }
         t->data = g->d + g->data_offset + t->offset;
@@ -630,22 +680,24 @@ static int is_signed(int t) {
 }
 
 static int type_err(const lrq_gguf *g, const char *key, const char *expected, int found) {
-    return lrq_err_set("%s: key '%s': expected %s, found %s", g->path, key, expected, lrq_gguf_vtype_name(found));
+    char nb[LRQ_GGUF_SAFE_NAME_BUF];
+    return lrq_err_set("%s: key '%s': expected %s, found %s", g->path, lrq_gguf_safe_name(key, nb), expected, lrq_gguf_vtype_name(found));
 }
 
 int lrq_gguf_get_u32(const lrq_gguf *g, const char *key, uint32_t *out) {
+    char nb[LRQ_GGUF_SAFE_NAME_BUF];
     const lrq_gguf_value *v = lrq_gguf_find(g, key);
     if (!v) return 0;
     if (is_unsigned(v->type)) {
         if (v->v.u64 > UINT32_MAX) {
-            return lrq_err_set("%s: key '%s': value %" PRIu64 " out of range for uint32", g->path, key, v->v.u64);
+            return lrq_err_set("%s: key '%s': value %" PRIu64 " out of range for uint32", g->path, lrq_gguf_safe_name(key, nb), v->v.u64);
         }
         *out = (uint32_t)v->v.u64;
         return 1;
     }
     if (is_signed(v->type)) {
         if (v->v.i64 < 0 || v->v.i64 > (int64_t)UINT32_MAX) {
-            return lrq_err_set("%s: key '%s': value %" PRId64 " out of range for uint32", g->path, key, v->v.i64);
+            return lrq_err_set("%s: key '%s': value %" PRId64 " out of range for uint32", g->path, lrq_gguf_safe_name(key, nb), v->v.i64);
         }
         *out = (uint32_t)v->v.i64;
         return 1;
@@ -654,11 +706,12 @@ int lrq_gguf_get_u32(const lrq_gguf *g, const char *key, uint32_t *out) {
 }
 
 int lrq_gguf_get_i64(const lrq_gguf *g, const char *key, int64_t *out) {
+    char nb[LRQ_GGUF_SAFE_NAME_BUF];
     const lrq_gguf_value *v = lrq_gguf_find(g, key);
     if (!v) return 0;
     if (is_unsigned(v->type)) {
         if (v->v.u64 > (uint64_t)INT64_MAX) {
-            return lrq_err_set("%s: key '%s': value %" PRIu64 " out of range for int64", g->path, key, v->v.u64);
+            return lrq_err_set("%s: key '%s': value %" PRIu64 " out of range for int64", g->path, lrq_gguf_safe_name(key, nb), v->v.u64);
         }
         *out = (int64_t)v->v.u64;
         return 1;
@@ -671,12 +724,13 @@ int lrq_gguf_get_i64(const lrq_gguf *g, const char *key, int64_t *out) {
 }
 
 int lrq_gguf_get_f32(const lrq_gguf *g, const char *key, float *out) {
+    char nb[LRQ_GGUF_SAFE_NAME_BUF];
     const lrq_gguf_value *v = lrq_gguf_find(g, key);
     if (!v) return 0;
     if (v->type != LRQ_GGUF_FLOAT32 && v->type != LRQ_GGUF_FLOAT64) return type_err(g, key, "a float", v->type);
     double x = v->v.f64;
     if (isfinite(x) && (x > FLT_MAX || x < -FLT_MAX)) {
-        return lrq_err_set("%s: key '%s': value %g out of range for float32", g->path, key, x);
+        return lrq_err_set("%s: key '%s': value %g out of range for float32", g->path, lrq_gguf_safe_name(key, nb), x);
     }
     *out = (float)x;
     return 1;

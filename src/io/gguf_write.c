@@ -209,8 +209,10 @@ static void val_copy(lrq_gguf_value *dst, const lrq_gguf_value *src, uint8_t **m
 
 int lrq_gguf_writer_set(lrq_gguf_writer *w, const char *key, const lrq_gguf_value *val) {
     if (!key || !key[0]) return lrq_err_set("gguf writer: empty key");
+    char kb[LRQ_GGUF_SAFE_NAME_BUF];
+    const char *kname = lrq_gguf_safe_name(key, kb);
     size_t bytes = 0;
-    if (val_check(val, 0, &bytes)) return lrq_err_prefix("gguf writer: key '%s'", key);
+    if (val_check(val, 0, &bytes)) return lrq_err_prefix("gguf writer: key '%s'", kname);
     if (strcmp(key, "general.alignment") == 0) {
         if (val->type != LRQ_GGUF_UINT32) {
             return lrq_err_set("gguf writer: key 'general.alignment': must be uint32, not %s",
@@ -222,7 +224,7 @@ int lrq_gguf_writer_set(lrq_gguf_writer *w, const char *key, const lrq_gguf_valu
         }
     }
     uint8_t *mem = lrq_malloc(bytes);
-    if (!mem) return lrq_err_prefix("gguf writer: key '%s'", key);
+    if (!mem) return lrq_err_prefix("gguf writer: key '%s'", kname);
     uint8_t *cur = mem;
     lrq_gguf_value copy;
     val_copy(&copy, val, &cur);
@@ -252,7 +254,7 @@ int lrq_gguf_writer_set(lrq_gguf_writer *w, const char *key, const lrq_gguf_valu
     return 0;
 oom:
     free(mem);
-    return lrq_err_prefix("gguf writer: key '%s'", key);
+    return lrq_err_prefix("gguf writer: key '%s'", kname);
 }
 
 int lrq_gguf_writer_set_u32(lrq_gguf_writer *w, const char *key, uint32_t v) {
@@ -288,7 +290,7 @@ int lrq_gguf_writer_set_str(lrq_gguf_writer *w, const char *key, const char *s) 
 
 int lrq_gguf_writer_set_arr(lrq_gguf_writer *w, const char *key, int elem_type, uint64_t n, const void *raw) {
     if (!lrq_gguf_scalar_size(elem_type)) {
-        return lrq_err_set("gguf writer: key '%s': set_arr needs a scalar element type, not %s", key ? key : "",
+        return lrq_err_set("gguf writer: key '%s': set_arr needs a scalar element type, not %s", key ? key : "?",
                            lrq_gguf_vtype_name(elem_type));
     }
     lrq_gguf_value x = {.type = LRQ_GGUF_ARRAY};
@@ -321,38 +323,40 @@ int lrq_gguf_writer_set_arr_str(lrq_gguf_writer *w, const char *key, uint64_t n,
 int lrq_gguf_writer_add_tensor(lrq_gguf_writer *w, const char *name, int type, uint32_t n_dims,
                                const int64_t *ne, const void *data) {
     if (!name || !name[0]) return lrq_err_set("gguf writer: empty tensor name");
+    char tb[LRQ_GGUF_SAFE_NAME_BUF];
+    const char *tname = lrq_gguf_safe_name(name, tb);
     size_t nl = strlen(name);
     if (nl > LRQ_GGUF_MAX_NAME) {
-        return lrq_err_set("gguf writer: tensor '%s': name longer than %d bytes (llama.cpp's limit)", name,
+        return lrq_err_set("gguf writer: tensor '%s': name longer than %d bytes (llama.cpp's limit)", tname,
                            LRQ_GGUF_MAX_NAME);
     }
-    if (w->t_tab.cap && ntab_find(&w->t_tab, name, t_get, w, NULL) != SIZE_MAX) {
-        return lrq_err_set("gguf writer: duplicate tensor name '%s'", name);
+    if (w->t_tab.cap && ntab_find(&w->t_tab, tname, t_get, w, NULL) != SIZE_MAX) {
+        return lrq_err_set("gguf writer: duplicate tensor name '%s'", tname);
     }
     const lrq_type_traits *tr = lrq_type_get(type);
-    if (!tr) return lrq_err_set("gguf writer: tensor '%s': unknown type %d", name, type);
+    if (!tr) return lrq_err_set("gguf writer: tensor '%s': unknown type %d", tname, type);
     if (n_dims < 1 || n_dims > LRQ_GGUF_MAX_DIMS) {
-        return lrq_err_set("gguf writer: tensor '%s': n_dims %" PRIu32 " not in 1..%d", name, n_dims, LRQ_GGUF_MAX_DIMS);
+        return lrq_err_set("gguf writer: tensor '%s': n_dims %" PRIu32 " not in 1..%d", tname, n_dims, LRQ_GGUF_MAX_DIMS);
     }
     wtensor t = {.type = type, .n_dims = n_dims, .data = data};
     uint64_t nel = 1;
     for (int j = 0; j < LRQ_GGUF_MAX_DIMS; j++) {
         t.ne[j] = (uint32_t)j < n_dims ? ne[j] : 1;
-        if (t.ne[j] < 0) return lrq_err_set("gguf writer: tensor '%s': dimension %d is negative", name, j);
+        if (t.ne[j] < 0) return lrq_err_set("gguf writer: tensor '%s': dimension %d is negative", tname, j);
         if (lrq_mul_u64(nel, (uint64_t)t.ne[j], &nel) || nel > (uint64_t)INT64_MAX) {
-            return lrq_err_set("gguf writer: tensor '%s': element count overflows", name);
+            return lrq_err_set("gguf writer: tensor '%s': element count overflows", tname);
         }
     }
     size_t row;
     if (t.ne[0] % tr->blck_size) {
         return lrq_err_set("gguf writer: tensor '%s': row length %" PRId64 " is not a multiple of the block size "
-                           "%d of type %s", name, t.ne[0], tr->blck_size, tr->name);
+                           "%d of type %s", tname, t.ne[0], tr->blck_size, tr->name);
     }
     uint64_t rows = (uint64_t)t.ne[1] * (uint64_t)t.ne[2] * (uint64_t)t.ne[3];
     if (lrq_row_size(type, t.ne[0], &row) || rows > SIZE_MAX || lrq_mul_size(row, (size_t)rows, &t.nbytes)) {
-        return lrq_err_set("gguf writer: tensor '%s': size in bytes overflows", name);
+        return lrq_err_set("gguf writer: tensor '%s': size in bytes overflows", tname);
     }
-    if (t.nbytes && !data) return lrq_err_set("gguf writer: tensor '%s': no data", name);
+    if (t.nbytes && !data) return lrq_err_set("gguf writer: tensor '%s': no data", tname);
     if (ntab_reserve(&w->t_tab, w->n_t, t_get, w)) return -1;
     if (w->n_t == w->cap_t) {
         size_t cap = w->cap_t ? w->cap_t * 2 : 64;
@@ -365,7 +369,7 @@ int lrq_gguf_writer_add_tensor(lrq_gguf_writer *w, const char *name, int type, u
     if (!t.name) return -1;
     w->t[w->n_t] = t;
     size_t fs = 0;
-    ntab_find(&w->t_tab, name, t_get, w, &fs);
+    ntab_find(&w->t_tab, tname, t_get, w, &fs);
     w->t_tab.slot[fs] = ++w->n_t;
     return 0;
 }

@@ -6,6 +6,9 @@
 #include "core/core.h"
 
 #include <pthread.h>
+#if defined(LRQ_HAVE_X86)
+#include <cpuid.h>
+#endif
 #include <stdlib.h>
 #include <string.h>
 
@@ -104,8 +107,11 @@ static void types_init_once(void) {
     int has512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
                  __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") &&
                  __builtin_cpu_supports("avx512vnni");
-    int has2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
-               __builtin_cpu_supports("f16c");
+    /* F16C via CPUID leaf 1, ECX bit 29 (clang's __builtin_cpu_supports lacks "f16c"). */
+    unsigned a, b, cx, d;
+    int f16c = __get_cpuid(1, &a, &b, &cx, &d) && (cx & (1u << 29));
+    int has2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && f16c;
+    has512 = has512 && has2;
     const char *pick = has512 ? "avx512" : has2 ? "avx2" : "scalar";
     if (want && strcmp(want, "scalar") == 0) pick = "scalar";
     if (want && strcmp(want, "avx2") == 0 && has2) pick = "avx2";
