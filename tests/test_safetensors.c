@@ -10,6 +10,7 @@
 #include "core/core.h"
 #include "io/gguf.h"
 #include "io/safetensors.h"
+#include "io/vocab.h"
 #include "model/weights.h"
 #include "quant/qtypes.h"
 
@@ -74,7 +75,7 @@ static void test_synthetic(void) {
         {"s", "F32", 0, {0}, f, 4},
         {"b.bf", "BF16", 1, {3}, bf, sizeof bf},
     };
-    size_t n;
+    size_t n = 0;
     uint8_t *img = tu_st_build(e, 4, "{\"format\":\"pt\",\"x\":\"y\"}", &n);
     lrq_safetensors *st = NULL;
     CHECKF(lrq_safetensors_open_memory(&st, img, n, "syn.safetensors") == 0, "%s", lrq_err_get());
@@ -248,7 +249,7 @@ static const char *make_sharded(int with_index) {
     }
     free(e);
     lrq_safetensors_close(st);
-    size_t cn;
+    size_t cn = 0;
     uint8_t *cfg = tu_read_file(test_shared(HF_DIR "/config.json"), &cn);
     snprintf(path, sizeof path, "%s/config.json", dir);
     CHECK(cfg && tu_write_file(path, cfg, cn) == 0);
@@ -281,9 +282,9 @@ static void test_sharded(void) {
             /* an index that maps a tensor to the wrong shard is rejected */
             char path[512];
             snprintf(path, sizeof path, "%s/model.safetensors.index.json", dir);
-            size_t n;
+            size_t n = 0;
             char *js = (char *)tu_read_file(path, &n);
-            char *txt = realloc(js, n + 1);
+            char *txt = js ? realloc(js, n + 1) : calloc(1, 1);
             txt[n] = 0;
             char *p = strstr(txt, "\"model.norm.weight\":\"model-00001");
             if (p) p[strlen("\"model.norm.weight\":\"model-0000")] = '2';
@@ -354,7 +355,7 @@ static void test_misaligned(void) {
     char path[512];
     snprintf(path, sizeof path, "%s/model.safetensors", dir);
     CHECK(tu_write_file(path, img2, sz + 1) == 0);
-    size_t cn;
+    size_t cn = 0;
     uint8_t *cfg = tu_read_file(test_shared(HF_DIR "/config.json"), &cn);
     snprintf(path, sizeof path, "%s/config.json", dir);
     CHECK(cfg && tu_write_file(path, cfg, cn) == 0);
@@ -380,6 +381,174 @@ static void test_misaligned(void) {
     tu_rmdir(dir);
 }
 
+/* Qwen2 (q/k/v biases, untied lm_head), Qwen3 (q/k norms, explicit head_dim,
+ * tied despite a stored lm_head) and llama's optional biases, built from the
+ * real tensors plus synthetic extras. */
+static char *cfg_with(const char *from, const char *to) {
+    size_t n = 0;
+    uint8_t *b = tu_read_file(test_shared(HF_DIR "/config.json"), &n);
+    if (!b) return tu_replace("{}", "", ""); /* the load then fails the test */
+    char *s = malloc(n + 1);
+    memcpy(s, b, n);
+    s[n] = 0;
+    free(b);
+    char *r = tu_replace(s, from, to);
+    free(s);
+    return r;
+}
+
+static void test_arch_variants(void) {
+    static float vals[512 * 64];
+    for (int i = 0; i < 512 * 64; i++) vals[i] = (float)i * 0.001f;
+    static char names[40][96];
+    tu_st_entry extra[40];
+    int k = 0;
+    /* qwen2: biases, and an untied lm_head */
+    for (int l = 0; l < 5; l++) {
+        static const char *const nm[3] = {"q_proj", "k_proj", "v_proj"};
+        for (int j = 0; j < 3; j++) {
+            snprintf(names[k], sizeof names[k], "model.layers.%d.self_attn.%s.bias", l, nm[j]);
+            int64_t n = j == 0 ? 64 : 32;
+            extra[k] = (tu_st_entry){names[k], "F32", 1, {n}, vals + l * 100 + j, (size_t)n * 4};
+            k++;
+        }
+    }
+    extra[k++] = (tu_st_entry){"lm_head.weight", "F32", 2, {512, 64}, vals, sizeof vals};
+    char *cfg = cfg_with("\"LlamaForCausalLM\"", "\"Qwen2ForCausalLM\"");
+    char *cfg2 = tu_replace(cfg, "\"tie_word_embeddings\": true", "\"tie_word_embeddings\": false");
+    const char *dir = tu_make_hf_dir(test_shared(HF_DIR "/model.safetensors"), cfg2, NULL, extra, k);
+    lrq_weights *w = NULL;
+    CHECKF(dir && lrq_weights_load_hf(&w, dir) == 0, "qwen2: %s", lrq_err_get());
+    if (w) {
+        CHECK(w->hp.arch == LRQ_ARCH_QWEN2 && w->hp.rope_kind == LRQ_ROPE_NEOX && w->n_tensors == 47 + 16);
+        const lrq_tensor *t = lrq_weights_find(w, "blk.3.attn_k.bias");
+        CHECK(t && t->n_dims == 1 && t->ne[0] == 32 && t->ne[1] == 1 && ((const float *)t->data)[0] == vals[301]);
+        t = lrq_weights_find(w, "output.weight");
+        CHECK(t && t->ne[0] == 64 && t->ne[1] == 512 && ((const float *)t->data)[7] == vals[7]);
+        CHECK(lrq_weights_find(w, "blk.0.attn_q_norm.weight") == NULL);
+        lrq_weights_free(w);
+        w = NULL;
+    }
+    if (dir) tu_rmdir(dir);
+    /* the same with tie_word_embeddings true: lm_head is ignored, as HF does */
+    dir = tu_make_hf_dir(test_shared(HF_DIR "/model.safetensors"), cfg, NULL, extra, k);
+    CHECKF(dir && lrq_weights_load_hf(&w, dir) == 0, "qwen2 tied: %s", lrq_err_get());
+    if (w) {
+        CHECK(lrq_weights_find(w, "output.weight") == NULL && w->n_tensors == 47 + 15);
+        lrq_weights_free(w);
+        w = NULL;
+    }
+    if (dir) tu_rmdir(dir);
+    free(cfg);
+    free(cfg2);
+
+    /* qwen3: q/k norms of head_dim, explicit head_dim */
+    k = 0;
+    for (int l = 0; l < 5; l++) {
+        for (int j = 0; j < 2; j++) {
+            snprintf(names[k], sizeof names[k], "model.layers.%d.self_attn.%c_norm.weight", l, j ? 'k' : 'q');
+            extra[k] = (tu_st_entry){names[k], "F32", 1, {8}, vals + 10 * l + j, 32};
+            k++;
+        }
+    }
+    cfg = cfg_with("\"LlamaForCausalLM\"", "\"Qwen3ForCausalLM\"");
+    cfg2 = tu_replace(cfg, "\"hidden_act\"", "\"head_dim\": 8, \"hidden_act\"");
+    dir = tu_make_hf_dir(test_shared(HF_DIR "/model.safetensors"), cfg2, NULL, extra, k);
+    CHECKF(dir && lrq_weights_load_hf(&w, dir) == 0, "qwen3: %s", lrq_err_get());
+    if (w) {
+        CHECK(w->hp.arch == LRQ_ARCH_QWEN3 && w->hp.head_dim == 8 && w->n_tensors == 47 + 10);
+        const lrq_tensor *t = lrq_weights_find(w, "blk.4.attn_k_norm.weight");
+        CHECK(t && t->ne[0] == 8 && t->n_dims == 1 && ((const float *)t->data)[0] == vals[41]);
+        CHECK(lrq_weights_find(w, "blk.0.attn_q.bias") == NULL);
+        lrq_weights_free(w);
+        w = NULL;
+    }
+    if (dir) tu_rmdir(dir);
+    /* qwen3 without the norms fails */
+    dir = tu_make_hf_dir(test_shared(HF_DIR "/model.safetensors"), cfg2, NULL, NULL, 0);
+    CHECK(dir && lrq_weights_load_hf(&w, dir) == -1);
+    CHECKF(strstr(lrq_err_get(), "missing tensor 'model.layers.0.self_attn.q_norm.weight'") != NULL, "%s",
+           lrq_err_get());
+    if (dir) tu_rmdir(dir);
+    free(cfg);
+    free(cfg2);
+
+    /* llama: optional o_proj / mlp biases are mapped when present; the
+     * q/k norms of qwen3 are not part of llama (unexpected) */
+    k = 0;
+    extra[k++] = (tu_st_entry){"model.layers.1.self_attn.o_proj.bias", "F32", 1, {64}, vals, 256};
+    extra[k++] = (tu_st_entry){"model.layers.1.mlp.down_proj.bias", "F32", 1, {64}, vals, 256};
+    extra[k++] = (tu_st_entry){"model.layers.1.mlp.up_proj.bias", "F32", 1, {172}, vals, 172 * 4};
+    extra[k++] = (tu_st_entry){"model.layers.2.self_attn.q_proj.bias", "F32", 1, {64}, vals, 256};
+    cfg = cfg_with("\"torch_dtype\"", "\"rope_scaling\": null, \"head_dim\": null, \"torch_dtype\"");
+    dir = tu_make_hf_dir(test_shared(HF_DIR "/model.safetensors"), cfg, NULL, extra, k);
+    CHECKF(dir && lrq_weights_load_hf(&w, dir) == 0, "llama biases: %s", lrq_err_get());
+    if (w) {
+        CHECK(w->n_tensors == 47 + 4);
+        const lrq_tensor *t = lrq_weights_find(w, "blk.1.ffn_up.bias");
+        CHECK(t && t->ne[0] == 172);
+        CHECK(lrq_weights_find(w, "blk.1.attn_output.bias") && lrq_weights_find(w, "blk.1.ffn_down.bias"));
+        CHECK(lrq_weights_find(w, "blk.2.attn_q.bias") != NULL);
+        lrq_weights_free(w);
+        w = NULL;
+    }
+    if (dir) tu_rmdir(dir);
+    extra[0] = (tu_st_entry){"model.layers.0.self_attn.q_norm.weight", "F32", 1, {8}, vals, 32};
+    dir = tu_make_hf_dir(test_shared(HF_DIR "/model.safetensors"), cfg, NULL, extra, 1);
+    CHECK(dir && lrq_weights_load_hf(&w, dir) == -1);
+    CHECKF(strstr(lrq_err_get(), "unexpected tensor 'model.layers.0.self_attn.q_norm.weight'") != NULL, "%s",
+           lrq_err_get());
+    if (dir) tu_rmdir(dir);
+    free(cfg);
+}
+
+/* A tokenizer.json next to the weights is loaded (here the Qwen3 one, which
+ * has far more tokens than stories260K's 512 embeddings: rejected). */
+static void test_tokenizer_loaded(void) {
+    size_t n = 0;
+    uint8_t *tok = tu_read_file(test_shared("tokenizers/qwen3/tokenizer.json"), &n);
+    size_t cn = 0;
+    uint8_t *cfg = tu_read_file(test_shared(HF_DIR "/config.json"), &cn);
+    if (cfg) { cfg = realloc(cfg, cn + 1); cfg[cn] = 0; }
+    const char *dir = tu_mkdtemp();
+    char path[512];
+    snprintf(path, sizeof path, "%s/tokenizer.json", dir);
+    CHECK(tok && tu_write_file(path, tok, n) == 0);
+    snprintf(path, sizeof path, "%s/config.json", dir);
+    CHECK(cfg && tu_write_file(path, cfg, cn) == 0);
+    snprintf(path, sizeof path, "%s/model.safetensors", dir);
+    CHECK(symlink(test_shared(HF_DIR "/model.safetensors"), path) == 0);
+    lrq_weights *w = NULL;
+    CHECK(lrq_weights_load_hf(&w, dir) == -1 && w == NULL);
+    CHECKF(strstr(lrq_err_get(), "tokenizer.json: tokenizer has 151669 tokens but the model only 512 embeddings"),
+           "%s", lrq_err_get());
+    tu_rmdir(dir);
+
+    /* a model with enough embeddings (zeros, BF16) gets the vocabulary */
+    const int64_t nv = 151680;
+    size_t eb = (size_t)nv * 64 * 2;
+    void *emb = calloc(eb, 1);
+    tu_st_entry e = {"model.embed_tokens.weight", "BF16", 2, {nv, 64}, emb, eb};
+    const char *drop[2] = {"model.embed_tokens.weight", NULL};
+    char *c2 = tu_replace((const char *)cfg, "\"vocab_size\": 512", "\"vocab_size\": 151680");
+    dir = tu_make_hf_dir(test_shared(HF_DIR "/model.safetensors"), c2, drop, &e, 1);
+    snprintf(path, sizeof path, "%s/tokenizer.json", dir ? dir : "/nonexistent");
+    CHECK(dir && tu_write_file(path, tok, n) == 0);
+    CHECKF(dir && lrq_weights_load_hf(&w, dir) == 0, "%s", lrq_err_get());
+    if (w) {
+        CHECK(w->vocab != NULL && lrq_vocab_n_tokens(w->vocab) == 151669);
+        CHECK(w->hp.n_vocab == 151680);
+        const lrq_tensor *t = lrq_weights_find(w, "token_embd.weight");
+        CHECK(t && t->type == LRQ_TYPE_BF16 && t->ne[0] == 64 && t->ne[1] == nv);
+        lrq_weights_free(w);
+    }
+    if (dir) tu_rmdir(dir);
+    free(c2);
+    free(emb);
+    free(tok);
+    free(cfg);
+}
+
 int main(void) {
     TEST_RUN(test_open_file);
     TEST_RUN(test_synthetic);
@@ -387,5 +556,7 @@ int main(void) {
     TEST_RUN(test_load_hf_f16);
     TEST_RUN(test_sharded);
     TEST_RUN(test_misaligned);
+    TEST_RUN(test_arch_variants);
+    TEST_RUN(test_tokenizer_loaded);
     return test_finish();
 }

@@ -16,7 +16,10 @@
 #define CPU_RELAX() ((void)0)
 #endif
 
-#define SPIN_ITERS 200000
+/* Spin this many pause iterations (~0.1-0.5 ms) before sleeping: decode runs
+ * hundreds of short jobs per token, but on an oversubscribed machine long
+ * spinning would steal the time slices of the threads we wait for. */
+#define SPIN_ITERS 20000
 
 struct lrq_pool {
     int n;
@@ -26,6 +29,8 @@ struct lrq_pool {
     atomic_uint gen;      /* bumped once per job */
     atomic_int pending;   /* workers still running the current job */
     atomic_int stop;
+    atomic_int main_sleeping; /* the caller waits on done_cv */
+    pthread_cond_t done_cv;
     lrq_task_fn fn;
     void *arg;
 };
@@ -51,7 +56,11 @@ static void *worker_main(void *a) {
         seen = g;
         if (atomic_load(&p->stop)) return NULL;
         p->fn(p->arg, wa.ith, p->n);
-        atomic_fetch_sub_explicit(&p->pending, 1, memory_order_acq_rel);
+        if (atomic_fetch_sub(&p->pending, 1) == 1 && atomic_load(&p->main_sleeping)) {
+            pthread_mutex_lock(&p->mu);
+            pthread_cond_signal(&p->done_cv);
+            pthread_mutex_unlock(&p->mu);
+        }
     }
 }
 
@@ -65,6 +74,8 @@ lrq_pool *lrq_pool_new(int n_threads) {
     p->n = n_threads;
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->cv, NULL);
+    pthread_cond_init(&p->done_cv, NULL);
+    atomic_init(&p->main_sleeping, 0);
     atomic_init(&p->gen, 0);
     atomic_init(&p->pending, 0);
     atomic_init(&p->stop, 0);
@@ -99,6 +110,7 @@ void lrq_pool_free(lrq_pool *p) {
     free(p->threads);
     pthread_mutex_destroy(&p->mu);
     pthread_cond_destroy(&p->cv);
+    pthread_cond_destroy(&p->done_cv);
     free(p);
 }
 
@@ -114,5 +126,12 @@ void lrq_pool_run(lrq_pool *p, lrq_task_fn fn, void *arg) {
     pthread_cond_broadcast(&p->cv);
     pthread_mutex_unlock(&p->mu);
     fn(arg, 0, p->n);
-    while (atomic_load_explicit(&p->pending, memory_order_acquire) > 0) CPU_RELAX();
+    for (int spins = 0; atomic_load(&p->pending) > 0; spins++) {
+        if (spins < SPIN_ITERS) { CPU_RELAX(); continue; }
+        pthread_mutex_lock(&p->mu);
+        atomic_store(&p->main_sleeping, 1);
+        while (atomic_load(&p->pending) > 0) pthread_cond_wait(&p->done_cv, &p->mu);
+        atomic_store(&p->main_sleeping, 0);
+        pthread_mutex_unlock(&p->mu);
+    }
 }

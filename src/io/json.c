@@ -43,7 +43,7 @@ struct lrq_json {
     const char *key;     /* member key when this node is an object member, else NULL */
     uint32_t key_len;
     uint8_t type;        /* enum lrq_json_type */
-    uint8_t int_state;   /* NUMBER: INT_* below */
+    uint8_t int_state;   /* NUMBER: INT_* above */
     size_t n;            /* STRING: byte length; ARRAY/OBJECT: child count */
     union {
         const char *str;
@@ -105,7 +105,8 @@ static int json_oom(json_parser *ps) {
 
 static void *arena_alloc(json_parser *ps, size_t bytes) {
     lrq_json_doc *doc = ps->doc;
-    /* keep every allocation 16-byte aligned */
+    /* sizes rounded up to 16 bytes keep every allocation as aligned as the
+     * payload start (max_align_t), more than nodes and indexes need */
     size_t need;
     if (lrq_add_size(bytes, 15, &need)) { lrq_err_set("out of memory"); return NULL; }
     need &= ~(size_t)15;

@@ -8,7 +8,7 @@
 
 #define L2C_HEADER_BYTES 28
 /* Sanity bound on each config field: far above any real model, low enough
- * that products of a few fields cannot overflow 64-bit arithmetic. */
+ * that the product of two fields cannot overflow 64-bit arithmetic. */
 #define L2C_MAX_FIELD (1 << 24)
 
 static int32_t read_i32le(const uint8_t *p) {
@@ -75,23 +75,27 @@ static int setup(lrq_llama2c *m, const uint8_t *data, size_t size) {
     if (c->head_size % 2 != 0)
         return lrq_err_set("%s: head size %" PRId32 " (dim / n_heads) must be even for RoPE", path, c->head_size);
 
-    /* Element counts (each field <= 2^24, so every product of three fits in
-     * 64 bits; sums are checked). */
+    /* Element counts, overflow-checked (fields are < 2^25, so a product of
+     * two fits in 64 bits but a product of three may not). */
     const uint64_t dim = (uint64_t)c->dim, hid = (uint64_t)c->hidden_dim, nl = (uint64_t)c->n_layers;
     const uint64_t kv_dim = (uint64_t)c->n_kv_heads * (uint64_t)c->head_size;
     const uint64_t vocab = (uint64_t)c->vocab_size;
     const uint64_t n_freq = (uint64_t)c->seq_len * (uint64_t)(c->head_size / 2);
+    uint64_t nl_dim_dim, nl_dim_kv, nl_dim_hid;
+    if (lrq_mul_u64(nl * dim, dim, &nl_dim_dim) || lrq_mul_u64(nl * dim, kv_dim, &nl_dim_kv) ||
+        lrq_mul_u64(nl * dim, hid, &nl_dim_hid))
+        return lrq_err_set("%s: config implies an impossibly large model", path);
     const uint64_t counts[14] = {
         vocab * dim,                       /* token_embedding_table */
         nl * dim,                          /* rms_att_weight */
-        nl * dim * dim,                    /* wq */
-        nl * dim * kv_dim,                 /* wk */
-        nl * dim * kv_dim,                 /* wv */
-        nl * dim * dim,                    /* wo */
+        nl_dim_dim,                        /* wq */
+        nl_dim_kv,                         /* wk */
+        nl_dim_kv,                         /* wv */
+        nl_dim_dim,                        /* wo */
         nl * dim,                          /* rms_ffn_weight */
-        nl * dim * hid,                    /* w1 */
-        nl * hid * dim,                    /* w2 */
-        nl * dim * hid,                    /* w3 */
+        nl_dim_hid,                        /* w1 */
+        nl_dim_hid,                        /* w2 */
+        nl_dim_hid,                        /* w3 */
         dim,                               /* rms_final_weight */
         n_freq,                            /* freq_cis_real */
         n_freq,                            /* freq_cis_imag */

@@ -63,7 +63,13 @@ static int cfg_int(hf_ctx *c, const char *key, int64_t lo, int64_t hi, int64_t *
     const lrq_json *j = lrq_json_get(c->cfg, key);
     if (!j || lrq_json_type(j) == LRQ_JSON_NULL) return 0;
     int64_t v;
-    if (!lrq_json_int(j, &v)) return lrq_err_set("%s: key '%s' must be an integer", c->cfg_path, key);
+    if (!lrq_json_int(j, &v)) {
+        double d = lrq_json_num(j);
+        if (lrq_json_type(j) == LRQ_JSON_NUMBER && d == floor(d))
+            return lrq_err_set("%s: key '%s' = %g out of range [%lld, %lld]", c->cfg_path, key, d, (long long)lo,
+                               (long long)hi);
+        return lrq_err_set("%s: key '%s' must be an integer", c->cfg_path, key);
+    }
     if (v < lo || v > hi)
         return lrq_err_set("%s: key '%s' = %lld out of range [%lld, %lld]", c->cfg_path, key, (long long)v,
                            (long long)lo, (long long)hi);
@@ -232,10 +238,12 @@ static int read_hparams(hf_ctx *c, lrq_hparams *hp) {
     /* RoPE scaling variants change the rotation frequencies; not supported. */
     const lrq_json *rs = lrq_json_get(c->cfg, "rope_scaling");
     if (rs && lrq_json_type(rs) != LRQ_JSON_NULL) {
+        if (lrq_json_type(rs) != LRQ_JSON_OBJECT)
+            return lrq_err_set("%s: key 'rope_scaling' must be an object or null", c->cfg_path);
         const char *kind = lrq_json_str(lrq_json_get(rs, "rope_type"), NULL);
         if (!kind) kind = lrq_json_str(lrq_json_get(rs, "type"), NULL);
-        if (lrq_json_type(rs) != LRQ_JSON_OBJECT || !kind || strcmp(kind, "default") != 0)
-            return lrq_err_set("%s: rope_scaling '%.32s' is not supported", c->cfg_path, kind ? kind : "?");
+        if (!kind || strcmp(kind, "default") != 0)
+            return lrq_err_set("%s: rope_scaling '%.32s' is not supported", c->cfg_path, kind ? kind : "(no type)");
     }
     hp->rope_kind = LRQ_ROPE_NEOX;
     return 0;
