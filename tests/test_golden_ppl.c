@@ -5,6 +5,7 @@
  * (mean KLD within 5% or 2e-5, same-top within 0.5 points); and the three
  * stories260K formats (GGUF, llama2.c .bin, HF directory) agreeing to 1e-5.
  * Files holding a type lrq does not compute must fail with a clear error. */
+#define _POSIX_C_SOURCE 200809L
 #include "testlib.h"
 #include "core/core.h"
 #include "eval/ppl.h"
@@ -16,6 +17,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+/* test_shared() returns rotating static buffers: keep paths used across calls. */
+static char *keep(const char *s) { static char b[8][1024]; static int k; char *d = b[k++ & 7]; snprintf(d, 1024, "%s", s); return d; }
 
 static int run_ppl(const char *model, const char *vocab, const char *text, int ctx, const char *kld_base, int kld,
                    lrq_ppl_result *r) {
@@ -32,7 +36,8 @@ static int run_ppl(const char *model, const char *vocab, const char *text, int c
         if (rc) { lrq_model_free(m); return -1; }
     }
     lrq_ctx *c;
-    if (lrq_ctx_new(&c, m, ctx, ctx, 2)) { free(ids); lrq_model_free(m); return -1; }
+    /* One thread: ctest runs tests in parallel and results do not depend on the thread count. */
+    if (lrq_ctx_new(&c, m, ctx, ctx, 1)) { free(ids); lrq_model_free(m); return -1; }
     lrq_ppl_params p = { .n_ctx = ctx, .n_batch = ctx, .max_chunks = -1, .kld_base = kld_base,
                          .write_base = kld_base && !kld, .kld = kld, .out = NULL };
     int rc = lrq_perplexity(c, m, ids, n, &p, r);
@@ -66,7 +71,7 @@ static void test_stories_ppl_exact(void) {
     if (!f) return;
     char line[1024], *fl[8];
     int rows = 0, checked = 0;
-    const char *text = test_shared("data/tinystories/TinyStories-valid.first22docs.txt");
+    const char *text = keep(test_shared("data/tinystories/TinyStories-valid.first22docs.txt"));
     while (fgets(line, sizeof line, f)) {
         if (split_tsv(line, fl, 8) < 5 || !strcmp(fl[0], "file")) continue;
         rows++;
@@ -96,7 +101,7 @@ static void test_zoo_qwen3_ppl_exact(void) {
     if (!f) return;
     char line[1024], *fl[12];
     int checked = 0;
-    const char *text = test_shared("data/tinystories/ts260k-synth-valid.txt");
+    const char *text = keep(test_shared("data/tinystories/ts260k-synth-valid.txt"));
     while (fgets(line, sizeof line, f)) {
         if (split_tsv(line, fl, 12) < 10 || !strcmp(fl[0], "file")) continue;
         char path[512];
@@ -125,7 +130,7 @@ static void test_stories_kld(void) {
     int fd = mkstemp(base);
     CHECK(fd >= 0);
     close(fd);
-    const char *text = test_shared("data/tinystories/TinyStories-valid.first22docs.txt");
+    const char *text = keep(test_shared("data/tinystories/TinyStories-valid.first22docs.txt"));
     lrq_ppl_result r;
     CHECKF(run_ppl(test_shared("models/stories260K/stories260K-f32.gguf"), NULL, text, 128, base, 0, &r) == 0, "%s",
            lrq_last_error());
@@ -155,8 +160,8 @@ static void test_stories_kld(void) {
 }
 
 static void test_three_formats(void) {
-    const char *text = test_shared("data/tinystories/TinyStories-valid.first22docs.txt");
-    const char *gguf = test_shared("models/stories260K/stories260K-f32.gguf");
+    const char *text = keep(test_shared("data/tinystories/TinyStories-valid.first22docs.txt"));
+    const char *gguf = keep(test_shared("models/stories260K/stories260K-f32.gguf"));
     lrq_ppl_result a, b, c;
     CHECKF(run_ppl(gguf, NULL, text, 128, NULL, 0, &a) == 0, "gguf: %s", lrq_last_error());
     CHECKF(run_ppl(test_shared("models/stories260K/stories260K.bin"), test_shared("models/stories260K/tok512.bin"), text,

@@ -101,8 +101,8 @@ static inline float lrq_f16_to_f32(lrq_f16 h) {
             do { e++; man <<= 1; } while ((man & 0x400u) == 0);
             u = sign | ((uint32_t)(127 - 15 - e) << 23) | ((man & 0x3ffu) << 13);
         }
-    } else if (exp == 31) {
-        u = sign | 0x7f800000u | (man << 13);
+    } else if (exp == 31) { /* inf, or NaN: F16C (vcvtph2ps) returns it quieted */
+        u = sign | 0x7f800000u | (man << 13) | (man ? 0x00400000u : 0u);
     } else {
         u = sign | ((exp + 127 - 15) << 23) | (man << 13);
     }

@@ -9,10 +9,9 @@
  * offset is removed with a second maddubs of the constant against y:
  *   sum (u - c) * y = maddubs(u, y) - maddubs(c, y)
  * which is exact (all pair sums fit in i16). The signed x signed types
- * (q8_0, iq4_nl) use the usual sign trick |x| * (y * sign x); it is exact
- * for every input the quantizers produce (|x| <= 127 or y != -128); only a
- * pair with y = -128 on a negative x (impossible from lrq_act_q8_0 on
- * finite input) would differ from the reference. */
+ * (q8_0, iq4_nl) use the usual sign trick |x| * (y * sign x): exact for
+ * every weight byte as long as no activation quant is -128 (negating -128
+ * overflows); lrq_act_q8_0 produces -128 only from inf/NaN input. */
 #include "quant/quant_impl.h"
 #include "core/core.h"
 

@@ -13,7 +13,8 @@
  * (q8_0, c = 128) or grid value + 128 (iq4_nl, c = 128). This is exact for
  * every byte value, unlike the sign trick.
  * Each block's eight i32 lanes are scaled by d_x * d_y in float and summed
- * lane-wise; block scales are converted four at a time with vcvtph2ps. */
+ * lane-wise; block scales are gathered four at a time with vpermt2w and
+ * converted with one vcvtph2ps (no scalar loads). */
 #include "quant/quant_impl.h"
 #include "core/core.h"
 
@@ -36,14 +37,42 @@ static inline float hsum16(__m512 v) {
     return hsum8(_mm256_add_ps(_mm512_castps512_ps256(v), _mm512_extractf32x8_ps(v, 1)));
 }
 
-/* Products of four f16 pairs: a[k] * b[k] for the halves at pa + k*stride
- * and pb + k*stride (k = 0..3). */
-static inline __m128 prod4(const uint8_t *pa, const uint8_t *pb, size_t stride_a, size_t stride_b) {
-    const __m128i h = _mm_setr_epi16((short)ld16(pa), (short)ld16(pa + stride_a), (short)ld16(pa + 2 * stride_a),
-                                     (short)ld16(pa + 3 * stride_a), (short)ld16(pb), (short)ld16(pb + stride_b),
-                                     (short)ld16(pb + 2 * stride_b), (short)ld16(pb + 3 * stride_b));
-    const __m256 f = _mm256_cvtph_ps(h);
-    return _mm_mul_ps(_mm256_castps256_ps128(f), _mm256_extractf128_ps(f, 1));
+/* Block scales, four blocks at a time, without scalar loads: the f16 scale
+ * words are picked out of two 64-byte loads of the x blocks and two of the y
+ * blocks with vpermt2w, then widened with one vcvtph2ps. The load windows
+ * are [p, p + 64) and [p + W2, p + W2 + 64) with W2 = 4*BS - 64 for blocks
+ * under 32 bytes and 2*BS otherwise: both inside the four blocks, and
+ * together they hold every scale word (at bytes k*BS and k*BS + 2).
+ * Word layout of the result: 0..3 d_x, 4..7 d_y, 8..11 m_x, 12..15 s_y
+ * (m at byte 2 of x blocks, s at byte 2 of q8_1 blocks). */
+#define W2(BS) ((BS) >= 32 ? 2 * (BS) : 4 * (BS) - 64)
+#define SW_(BS, off, k) (((k) * (BS) + (off)) / 2)
+#define SW(BS, off, k) (SW_(BS, off, k) < 32 ? SW_(BS, off, k) : SW_(BS, off, k) - W2(BS) / 2 + 32)
+#define SCALE_IDX(BS)                                                                                 \
+    {SW(BS, 0, 0), SW(BS, 0, 1), SW(BS, 0, 2), SW(BS, 0, 3), SW(BS, 0, 0), SW(BS, 0, 1), SW(BS, 0, 2), \
+     SW(BS, 0, 3), SW(BS, 2, 0), SW(BS, 2, 1), SW(BS, 2, 2), SW(BS, 2, 3), SW(BS, 2, 0), SW(BS, 2, 1), \
+     SW(BS, 2, 2), SW(BS, 2, 3), 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
+/* Valid for 16 <= BS <= 60: then 4*BS >= W2 + 64, the scale words of
+ * blocks 0 and 1 lie in the first window and every word at byte >= 64 in
+ * the second (checked per type in DOT_LOOP). */
+#define WINDOWS_OK(BS) ((BS) >= 16 && (BS) <= 60 && (BS) % 2 == 0)
+
+/* The 16 scale words of four blocks (x of xbs bytes, y of ybs bytes),
+ * widened to floats. */
+static inline __m512 scales4(const uint8_t *x, int xbs, __m512i xidx, const uint8_t *y, int ybs, __m512i yidx) {
+    const __m512i dx = _mm512_permutex2var_epi16(_mm512_loadu_si512((const void *)x), xidx,
+                                                 _mm512_loadu_si512((const void *)(x + W2(xbs))));
+    const __m512i dy = _mm512_permutex2var_epi16(_mm512_loadu_si512((const void *)y), yidx,
+                                                 _mm512_loadu_si512((const void *)(y + W2(ybs))));
+    return _mm512_cvtph_ps(_mm512_castsi512_si256(_mm512_mask_blend_epi16(0xf0f0, dx, dy)));
+}
+
+/* d_x * d_y of the four blocks, and m_x * s_y (q4_1, q5_1). */
+static inline __m128 dprod4(__m512 f) {
+    return _mm_mul_ps(_mm512_castps512_ps128(f), _mm512_extractf32x4_ps(f, 1));
+}
+static inline __m128 mprod4(__m512 f) {
+    return _mm_mul_ps(_mm512_extractf32x4_ps(f, 2), _mm512_extractf32x4_ps(f, 3));
 }
 
 /* Broadcast scale k of s4 to lanes 0..7 and scale k+1 to lanes 8..15. */
@@ -53,11 +82,11 @@ static inline __m512 spread2(__m128 s4, int k) {
 }
 
 /* Two blocks' 16 packed nibbles -> 64 bytes 0..15 in element order:
- * [A 0..15 | A 16..31 | B 0..15 | B 16..31]. */
+ * [A 0..15 | A 16..31 | B 0..15 | B 16..31] (broadcast loads put each
+ * block's bytes in two 128-bit lanes; the odd lanes take the high nibbles). */
 static inline __m512i nibbles64(const uint8_t *pa, const uint8_t *pb) {
-    const __m256i t = _mm256_inserti128_si256(_mm256_castsi128_si256(_mm_loadu_si128((const __m128i *)pa)),
-                                              _mm_loadu_si128((const __m128i *)pb), 1);
-    const __m512i v = _mm512_permutexvar_epi64(_mm512_setr_epi64(0, 1, 0, 1, 2, 3, 2, 3), _mm512_castsi256_si512(t));
+    __m512i v = _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)pa));
+    v = _mm512_mask_broadcast_i32x4(v, 0xff00, _mm_loadu_si128((const __m128i *)pb));
     const __m512i sh = _mm512_setr_epi64(0, 0, 0x0004000400040004, 0x0004000400040004, 0, 0, 0x0004000400040004,
                                          0x0004000400040004);
     return _mm512_and_si512(_mm512_srlv_epi16(v, sh), _mm512_set1_epi8(0x0f));
@@ -89,37 +118,42 @@ static inline __m512i dp512(__m512i u, __m512i y) { return _mm512_dpbusd_epi32(_
 static inline __m256i dp256(__m256i u, __m256i y) { return _mm256_dpbusd_epi32(_mm256_setzero_si256(), u, y); }
 
 /* The loop shared by all integer types. XS, YS: block sizes of x and y;
- * XQ/YQ offsets of the quants; KERN2(xa, xb, ya, yb) -> __m512i lane sums
- * of blocks a and b; KERN1(xa, ya) -> __m256i lane sums of one block;
+ * KERN2(xa, xb, ya, yb) -> __m512i lane sums of blocks a and b;
+ * KERN1(xa, ya) -> __m256i lane sums of one block (the last nb % 4 blocks);
  * OFF: 1 if the type adds m_x * s_y per block (q4_1, q5_1: m at x + 2,
  * s at y + 2). */
-#define DOT_LOOP(XS, YS, KERN2, KERN1, OFF)                                                     \
-    LRQ_ASSERT(n % QK == 0);                                                                    \
-    const uint8_t *x = vx, *y = vy;                                                             \
-    const int64_t nb = n / QK;                                                                  \
-    __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();                              \
-    __m128 offv = _mm_setzero_ps();                                                             \
-    int64_t ib = 0;                                                                             \
-    for (; ib + 4 <= nb; ib += 4, x += 4 * (XS), y += 4 * (YS)) {                               \
-        const __m128 d4 = prod4(x, y, (XS), (YS));                                              \
-        const __m512i p01 = KERN2(x, x + (XS), y, y + (YS));                                    \
-        const __m512i p23 = KERN2(x + 2 * (XS), x + 3 * (XS), y + 2 * (YS), y + 3 * (YS));      \
-        acc0 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p01), spread2(d4, 0), acc0);                  \
-        acc1 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p23), spread2(d4, 2), acc1);                  \
-        if (OFF) offv = _mm_add_ps(offv, prod4(x + 2, y + 2, (XS), (YS)));                     \
-    }                                                                                           \
-    __m256 acc2 = _mm256_setzero_ps();                                                          \
-    float off = 0.0f;                                                                           \
-    for (; ib < nb; ib++, x += (XS), y += (YS)) {                                               \
+#define DOT_LOOP(XS, YS, KERN2, KERN1, OFF)                                                          \
+    LRQ_ASSERT(n % QK == 0);                                                                         \
+    _Static_assert(WINDOWS_OK(XS) && WINDOWS_OK(YS), "scale windows");                              \
+    static const uint16_t xidx_tab[32] = SCALE_IDX(XS), yidx_tab[32] = SCALE_IDX(YS);                \
+    const __m512i xidx = _mm512_loadu_si512((const void *)xidx_tab);                                 \
+    const __m512i yidx = _mm512_loadu_si512((const void *)yidx_tab);                                 \
+    const uint8_t *x = vx, *y = vy;                                                                  \
+    const int64_t nb = n / QK;                                                                       \
+    __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();                                   \
+    __m128 offv = _mm_setzero_ps();                                                                  \
+    int64_t ib = 0;                                                                                  \
+    for (; ib + 4 <= nb; ib += 4, x += 4 * (XS), y += 4 * (YS)) {                                    \
+        const __m512 sc = scales4(x, (XS), xidx, y, (YS), yidx);                                     \
+        const __m128 d4 = dprod4(sc);                                                                \
+        const __m512i p01 = KERN2(x, x + (XS), y, y + (YS));                                         \
+        const __m512i p23 = KERN2(x + 2 * (XS), x + 3 * (XS), y + 2 * (YS), y + 3 * (YS));           \
+        acc0 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p01), spread2(d4, 0), acc0);                       \
+        acc1 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p23), spread2(d4, 2), acc1);                       \
+        if (OFF) offv = _mm_add_ps(offv, mprod4(sc));                                                \
+    }                                                                                                \
+    __m256 acc2 = _mm256_setzero_ps();                                                               \
+    float off = 0.0f;                                                                                \
+    for (; ib < nb; ib++, x += (XS), y += (YS)) {                                                    \
         acc2 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(KERN1(x, y)), _mm256_set1_ps(h2f(x) * h2f(y)), acc2); \
-        if (OFF) off += h2f(x + 2) * h2f(y + 2);                                                \
-    }                                                                                           \
-    float sum = hsum16(_mm512_add_ps(acc0, acc1)) + hsum8(acc2);                                \
-    if (OFF) {                                                                                  \
-        offv = _mm_add_ps(offv, _mm_movehl_ps(offv, offv));                                     \
-        offv = _mm_add_ss(offv, _mm_movehdup_ps(offv));                                         \
-        sum += _mm_cvtss_f32(offv) + off;                                                       \
-    }                                                                                           \
+        if (OFF) off += h2f(x + 2) * h2f(y + 2);                                                     \
+    }                                                                                                \
+    float sum = hsum16(_mm512_add_ps(acc0, acc1)) + hsum8(acc2);                                     \
+    if (OFF) {                                                                                       \
+        offv = _mm_add_ps(offv, _mm_movehl_ps(offv, offv));                                          \
+        offv = _mm_add_ss(offv, _mm_movehdup_ps(offv));                                              \
+        sum += _mm_cvtss_f32(offv) + off;                                                            \
+    }                                                                                                \
     *s = sum;
 
 /* ---- q4_0: d | qs[16]; y = q8_0 ---- */

@@ -8,7 +8,7 @@
  *     + m_x * s_y, where s_y = d_y * sum(q_y) as stored (f16) in the q8_1
  *     block, which makes the offset term cost nothing;
  *   - f32/f16/bf16: products of the (exactly widened) values, summed in
- *     float in index order.
+ *     float in 16 interleaved partial sums combined pairwise (see below).
  * Rows hold n values, n a multiple of the block size (32 for quantized
  * types). All reads are byte-wise, so rows need no alignment. */
 #include "quant/quant_impl.h"
@@ -28,27 +28,72 @@ static inline uint16_t rd16(const uint8_t *p) { return (uint16_t)(p[0] | (p[1] <
 static inline uint32_t rd32(const uint8_t *p) {
     return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
 }
-static inline float f16at(const uint8_t *p) { return lrq_f16_to_f32(rd16(p)); }
+
+/* binary16 -> float, exact, branch-light so loops over it vectorize (these
+ * scalar kernels are the production path on CPUs without SIMD kernels).
+ * Same results as lrq_f16_to_f32: finite halves are rescaled by 2^112 from
+ * their bits placed in a float (exact, subnormals included, with the
+ * default non-flushing FP environment); inf/NaN keep their payload, NaN
+ * quieted. */
+static inline float h2f(uint16_t h) {
+    const uint32_t em = h & 0x7fffu;
+    const uint32_t sign = (uint32_t)(h & 0x8000u) << 16;
+    const uint32_t finite = lrq_f32_to_bits(lrq_bits_to_f32(em << 13) * 0x1p112f);
+    const uint32_t man = (em & 0x3ffu) << 13;
+    const uint32_t special = 0x7f800000u | man | (man ? 0x00400000u : 0u);
+    const uint32_t is_special = 0u - (uint32_t)(em >= 0x7c00u); /* all ones for inf/NaN */
+    return lrq_bits_to_f32(sign | (finite & ~is_special) | (special & is_special));
+}
+static inline float f16at(const uint8_t *p) { return h2f(rd16(p)); }
+
+/* Float rows: products summed in NL interleaved float partial sums (lane
+ * i % NL), then combined pairwise. A fixed order (deterministic on every
+ * machine) that compilers can vectorize, and more accurate than one
+ * running sum. */
+#define NL 16
+static float combine(float *acc) {
+    for (int w = NL / 2; w > 0; w /= 2)
+        for (int i = 0; i < w; i++) acc[i] += acc[i + w];
+    return acc[0];
+}
 
 void lrq_dot_f32_ref(int64_t n, float *s, const void *vx, const void *vy) {
     const float *x = vx, *y = vy;
-    float sum = 0.0f;
-    for (int64_t i = 0; i < n; i++) sum += x[i] * y[i];
-    *s = sum;
+    float acc[NL] = {0};
+    int64_t i = 0;
+    for (; i + NL <= n; i += NL)
+        for (int l = 0; l < NL; l++) acc[l] += x[i + l] * y[i + l];
+    for (int l = 0; i + l < n; l++) acc[l] += x[i + l] * y[i + l];
+    *s = combine(acc);
 }
 
 void lrq_dot_f16_ref(int64_t n, float *s, const void *vx, const void *vy) {
     const uint8_t *x = vx, *y = vy;
-    float sum = 0.0f;
-    for (int64_t i = 0; i < n; i++) sum += f16at(x + 2 * i) * f16at(y + 2 * i);
-    *s = sum;
+    float acc[NL] = {0};
+    int64_t i = 0;
+    for (; i + NL <= n; i += NL)
+        for (int l = 0; l < NL; l++) acc[l] += f16at(x + 2 * (i + l)) * f16at(y + 2 * (i + l));
+    for (int l = 0; i + l < n; l++) acc[l] += f16at(x + 2 * (i + l)) * f16at(y + 2 * (i + l));
+    *s = combine(acc);
 }
+
+static inline float bf16at(const uint8_t *p) { return lrq_bf16_to_f32(rd16(p)); }
 
 void lrq_dot_bf16_ref(int64_t n, float *s, const void *vx, const void *vy) {
     const uint8_t *x = vx, *y = vy;
-    float sum = 0.0f;
-    for (int64_t i = 0; i < n; i++) sum += lrq_bf16_to_f32(rd16(x + 2 * i)) * lrq_bf16_to_f32(rd16(y + 2 * i));
-    *s = sum;
+    float acc[NL] = {0};
+    int64_t i = 0;
+    for (; i + NL <= n; i += NL)
+        for (int l = 0; l < NL; l++) acc[l] += bf16at(x + 2 * (i + l)) * bf16at(y + 2 * (i + l));
+    for (int l = 0; i + l < n; l++) acc[l] += bf16at(x + 2 * (i + l)) * bf16at(y + 2 * (i + l));
+    *s = combine(acc);
+}
+
+/* Exact integer dot of 32 weight levels with 32 int8 activations. */
+static inline int dot32(const int8_t *v, const int8_t *q) {
+    int sumi = 0;
+    for (int j = 0; j < QK; j++) sumi += v[j] * q[j];
+    return sumi;
 }
 
 /* q8_0 activation block: d at 0, 32 int8 quants at 2 (34 bytes). */
@@ -61,12 +106,12 @@ void lrq_dot_q4_0_ref(int64_t n, float *s, const void *vx, const void *vy) {
     const uint8_t *x = vx, *y = vy;
     float sum = 0.0f;
     for (int64_t ib = 0; ib < n / QK; ib++, x += 18, y += Y0_SIZE) {
-        const int8_t *q = (const int8_t *)(y + 2);
-        int sumi = 0;
+        int8_t v[QK];
         for (int j = 0; j < 16; j++) {
-            sumi += ((x[2 + j] & 0x0f) - 8) * q[j];
-            sumi += ((x[2 + j] >> 4) - 8) * q[j + 16];
+            v[j] = (int8_t)((x[2 + j] & 0x0f) - 8);
+            v[j + 16] = (int8_t)((x[2 + j] >> 4) - 8);
         }
+        const int sumi = dot32(v, (const int8_t *)(y + 2));
         sum += (float)sumi * f16at(x) * f16at(y);
     }
     *s = sum;
@@ -77,12 +122,12 @@ void lrq_dot_q4_1_ref(int64_t n, float *s, const void *vx, const void *vy) {
     const uint8_t *x = vx, *y = vy;
     float sum = 0.0f;
     for (int64_t ib = 0; ib < n / QK; ib++, x += 20, y += Y1_SIZE) {
-        const int8_t *q = (const int8_t *)(y + 4);
-        int sumi = 0;
+        int8_t v[QK];
         for (int j = 0; j < 16; j++) {
-            sumi += (x[4 + j] & 0x0f) * q[j];
-            sumi += (x[4 + j] >> 4) * q[j + 16];
+            v[j] = (int8_t)(x[4 + j] & 0x0f);
+            v[j + 16] = (int8_t)(x[4 + j] >> 4);
         }
+        const int sumi = dot32(v, (const int8_t *)(y + 4));
         float scaled = (f16at(x) * f16at(y)) * (float)sumi;
         float offset = f16at(x + 2) * f16at(y + 2);
         sum += scaled + offset;
@@ -95,14 +140,13 @@ void lrq_dot_q5_0_ref(int64_t n, float *s, const void *vx, const void *vy) {
     const uint8_t *x = vx, *y = vy;
     float sum = 0.0f;
     for (int64_t ib = 0; ib < n / QK; ib++, x += 22, y += Y0_SIZE) {
-        const int8_t *q = (const int8_t *)(y + 2);
         const uint32_t qh = rd32(x + 2);
-        int sumi = 0;
+        int8_t v[QK];
         for (int j = 0; j < 16; j++) {
-            int v0 = ((x[6 + j] & 0x0f) | (int)(((qh >> j) & 1u) << 4)) - 16;
-            int v1 = ((x[6 + j] >> 4) | (int)(((qh >> (j + 16)) & 1u) << 4)) - 16;
-            sumi += v0 * q[j] + v1 * q[j + 16];
+            v[j] = (int8_t)(((x[6 + j] & 0x0f) | (int)(((qh >> j) & 1u) << 4)) - 16);
+            v[j + 16] = (int8_t)(((x[6 + j] >> 4) | (int)(((qh >> (j + 16)) & 1u) << 4)) - 16);
         }
+        const int sumi = dot32(v, (const int8_t *)(y + 2));
         sum += (f16at(x) * f16at(y)) * (float)sumi;
     }
     *s = sum;
@@ -113,14 +157,13 @@ void lrq_dot_q5_1_ref(int64_t n, float *s, const void *vx, const void *vy) {
     const uint8_t *x = vx, *y = vy;
     float sum = 0.0f;
     for (int64_t ib = 0; ib < n / QK; ib++, x += 24, y += Y1_SIZE) {
-        const int8_t *q = (const int8_t *)(y + 4);
         const uint32_t qh = rd32(x + 4);
-        int sumi = 0;
+        int8_t v[QK];
         for (int j = 0; j < 16; j++) {
-            int v0 = (x[8 + j] & 0x0f) | (int)(((qh >> j) & 1u) << 4);
-            int v1 = (x[8 + j] >> 4) | (int)(((qh >> (j + 16)) & 1u) << 4);
-            sumi += v0 * q[j] + v1 * q[j + 16];
+            v[j] = (int8_t)((x[8 + j] & 0x0f) | (int)(((qh >> j) & 1u) << 4));
+            v[j + 16] = (int8_t)((x[8 + j] >> 4) | (int)(((qh >> (j + 16)) & 1u) << 4));
         }
+        const int sumi = dot32(v, (const int8_t *)(y + 4));
         float scaled = (f16at(x) * f16at(y)) * (float)sumi;
         float offset = f16at(x + 2) * f16at(y + 2);
         sum += scaled + offset;
@@ -133,9 +176,7 @@ void lrq_dot_q8_0_ref(int64_t n, float *s, const void *vx, const void *vy) {
     const uint8_t *x = vx, *y = vy;
     float sum = 0.0f;
     for (int64_t ib = 0; ib < n / QK; ib++, x += 34, y += Y0_SIZE) {
-        const int8_t *a = (const int8_t *)(x + 2), *q = (const int8_t *)(y + 2);
-        int sumi = 0;
-        for (int j = 0; j < QK; j++) sumi += a[j] * q[j];
+        const int sumi = dot32((const int8_t *)(x + 2), (const int8_t *)(y + 2));
         sum += (float)sumi * (f16at(x) * f16at(y));
     }
     *s = sum;
@@ -146,12 +187,12 @@ void lrq_dot_iq4_nl_ref(int64_t n, float *s, const void *vx, const void *vy) {
     const uint8_t *x = vx, *y = vy;
     float sum = 0.0f;
     for (int64_t ib = 0; ib < n / QK; ib++, x += 18, y += Y0_SIZE) {
-        const int8_t *q = (const int8_t *)(y + 2);
-        int sumi = 0;
+        int8_t v[QK];
         for (int j = 0; j < 16; j++) {
-            sumi += iq4nl_grid[x[2 + j] & 0x0f] * q[j];
-            sumi += iq4nl_grid[x[2 + j] >> 4] * q[j + 16];
+            v[j] = iq4nl_grid[x[2 + j] & 0x0f];
+            v[j + 16] = iq4nl_grid[x[2 + j] >> 4];
         }
+        const int sumi = dot32(v, (const int8_t *)(y + 2));
         sum += (f16at(y) * f16at(x)) * (float)sumi;
     }
     *s = sum;

@@ -23,6 +23,8 @@ const lrq_tensor *lrq_model_tensor(lrq_model *m, int *bad, int required, int64_t
         if (required) { lrq_err_set("%s: missing tensor '%s'", path, name); *bad = 1; }
         return NULL;
     }
+    LRQ_ASSERT(m->used);
+    m->used[t - m->w->tensors] = 1;
     int want_dims = ne1 ? 2 : 1;
     int ok = t->ne[0] == ne0 && t->ne[1] == (ne1 ? ne1 : 1) && t->ne[2] == 1 && t->ne[3] == 1;
     if (!ok || t->n_dims > want_dims) {
@@ -152,6 +154,7 @@ int lrq_model_load(lrq_model **out, const char *path, const char *vocab_path) {
     if (check_hparams(m->w)) goto fail;
     m->hp = m->w->hp;
     if (!m->hp.n_rot) m->hp.n_rot = m->hp.head_dim;
+    if (!(m->used = lrq_calloc((size_t)m->w->n_tensors + 1, 1))) goto fail;
     int r;
     switch (m->hp.arch) {
     case LRQ_ARCH_LLAMA: r = lrq_arch_llama_bind(m); break;
@@ -160,6 +163,14 @@ int lrq_model_load(lrq_model **out, const char *path, const char *vocab_path) {
     default: r = lrq_err_set("%s: unsupported architecture", path);
     }
     if (r) goto fail;
+    /* Like llama.cpp, refuse tensors the architecture does not use (e.g. biases
+     * a llama checkpoint carries): silently ignoring them would compute a
+     * different model than the file describes. */
+    for (int32_t i = 0; i < m->w->n_tensors; i++)
+        if (!m->used[i]) {
+            lrq_err_set("%s: unexpected tensor '%s' for this architecture", path, m->w->tensors[i].name);
+            goto fail;
+        }
     if (vocab_path) {
         if (load_vocab_file(&m->owned_vocab, vocab_path, m->hp.n_vocab)) goto fail;
         m->vocab = m->owned_vocab;
@@ -181,6 +192,7 @@ fail:
 void lrq_model_free(lrq_model *m) {
     if (!m) return;
     free(m->layers);
+    free(m->used);
     while (m->owned) {
         lrq_owned_tensor *o = m->owned;
         m->owned = o->next;

@@ -37,6 +37,7 @@ typedef struct lrq_model {
     struct lrq_vocab *vocab;     /* borrowed from w, or owned_vocab */
     struct lrq_vocab *owned_vocab;
     lrq_owned_tensor *owned;     /* converted tensors (owned list) */
+    uint8_t *used;               /* [w->n_tensors] 1 when bound (unbound tensors are an error) */
 } lrq_model;
 
 /* Architecture binders (one file each): fill m->layers etc. from m->w. */

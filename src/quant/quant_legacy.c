@@ -8,7 +8,7 @@
  * Block layouts (little-endian bytes, the layout of ggml's block_* structs):
  *   q4_0   18 B: d f16 | qs[16]            value = (nibble - 8) * d
  *   q4_1   20 B: d f16 | m f16 | qs[16]    value = nibble * d + m
- *   q5_0   22 B: d f16 | qh[4] | qs[16]    value = (nibble | bit << 4) - 16) * d
+ *   q5_0   22 B: d f16 | qh[4] | qs[16]    value = ((nibble | bit << 4) - 16) * d
  *   q5_1   24 B: d f16 | m f16 | qh[4] | qs[16]
  *   q8_0   34 B: d f16 | qs[32] int8       value = q * d
  *   q8_1   36 B: d f16 | s f16 | qs[32]    s = d * sum(qs), rounded to f16
@@ -81,6 +81,10 @@ static inline int round_i8(float f) { return cvtt_i8(roundf(f)); }
 /* ------------------------------------------------------------------ */
 /* Dequantization                                                      */
 /* ------------------------------------------------------------------ */
+
+/* lrq_dequant_<t>(x, y, n): the n values of row x (n a multiple of the
+ * block size) into y, bit-identical to ggml's dequantize_row_<t> /
+ * f16/bf16 widening (q8_1: d * q, the s field is ignored). */
 
 void lrq_dequant_f32(const void *x, float *y, int64_t n) {
     LRQ_ASSERT(n >= 0);
@@ -188,6 +192,10 @@ void lrq_dequant_iq4_nl(const void *x, float *y, int64_t n) {
 /* ------------------------------------------------------------------ */
 /* Reference weight quantizers (llama-quantize without an imatrix)     */
 /* ------------------------------------------------------------------ */
+
+/* lrq_quant_ref_<t>(x, y, n): n floats (a multiple of the block size; rows
+ * are independent, so any number of whole rows) into the bytes
+ * llama-quantize writes for type t without an imatrix. */
 
 void lrq_quant_ref_f32(const float *x, void *y, int64_t n) {
     LRQ_ASSERT(n >= 0);
@@ -397,6 +405,11 @@ void lrq_quant_ref_iq4_nl(const float *x, void *y, int64_t n) {
 /* ------------------------------------------------------------------ */
 /* Activation quantizers (llama.cpp x86 CPU backend numerics)          */
 /* ------------------------------------------------------------------ */
+
+/* lrq_act_<t>(x, y, n): an activation row of n floats (n % 32 == 0 for
+ * q8_0/q8_1) into the partner type, byte-identical to what llama.cpp's
+ * AVX2/AVX-512 CPU backend feeds its dot products (type_traits_cpu
+ * from_float), on every machine. */
 
 void lrq_act_f32(const float *x, void *y, int64_t n) {
     LRQ_ASSERT(n >= 0);
