@@ -188,11 +188,11 @@ int lrq_bpe_merges_init(lrq_vocab *v, int32_t n_merges) {
     v->n_merges = n_merges;
     v->merge_left = lrq_calloc((size_t)n_merges + 1, sizeof(int32_t));
     v->merge_right = lrq_calloc((size_t)n_merges + 1, sizeof(int32_t));
-    v->mkey = lrq_malloc(slots * sizeof(uint64_t));
+    v->mkey = lrq_calloc(slots, sizeof(uint64_t));
     v->mrank = lrq_calloc(slots, sizeof(int32_t));
     v->mres = lrq_calloc(slots, sizeof(int32_t));
     if (!v->merge_left || !v->merge_right || !v->mkey || !v->mrank || !v->mres) return -1;
-    memset(v->mkey, 0xFF, slots * sizeof(uint64_t));
+    for (size_t i = 0; i < slots; i++) v->mkey[i] = UINT64_MAX;
     v->mmask = slots - 1;
     return 0;
 }
