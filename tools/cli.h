@@ -27,5 +27,6 @@ int cmd_ppl(int argc, char **argv);
 int cmd_generate(int argc, char **argv);
 int cmd_tokenize(int argc, char **argv);
 int cmd_info(int argc, char **argv);
+int cmd_mkrand(int argc, char **argv);
 
 #endif

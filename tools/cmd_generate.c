@@ -25,6 +25,18 @@ static void help(void) {
            "  Timing (prefill tok/s, time to first token, decode tok/s) goes to stderr.\n");
 }
 
+/* Print one token's text (special tokens hidden); see at_start above. */
+static void print_piece(const lrq_vocab *v, int32_t id, int *at_start) {
+    char piece[256];
+    int len = lrq_token_to_piece(v, id, piece, sizeof piece, 0);
+    if (len <= 0) return;
+    size_t n = (size_t)len < sizeof piece ? (size_t)len : sizeof piece;
+    const char *p = piece;
+    if (*at_start && p[0] == ' ') { p++; n--; }
+    *at_start = 0;
+    fwrite(p, 1, n, stdout);
+}
+
 static void print_ids(const int32_t *ids, size_t n) {
     for (size_t i = 0; i < n; i++) printf(i ? " %d" : "%d", ids[i]);
     printf("\n");
@@ -84,13 +96,12 @@ int cmd_generate(int argc, char **argv) {
     }
     int32_t *out = lrq_malloc(((size_t)n_predict + 1) * sizeof *out);
     LRQ_ASSERT(out);
-    char piece[256];
+    /* Text mode: SentencePiece vocabularies prefix a space to the first word;
+     * like SentencePiece's decoder, drop it from the very first piece printed. */
+    int at_start = lrq_vocab_kind(m->vocab) == LRQ_VOCAB_SPM;
     if (ids_mode) print_ids(ids, n_ids);
     else {
-        for (size_t i = 0; i < n_ids; i++) {
-            int k = lrq_token_to_piece(m->vocab, ids[i], piece, sizeof piece, 0);
-            if (k > 0) fwrite(piece, 1, (size_t)k < sizeof piece ? (size_t)k : sizeof piece, stdout);
-        }
+        for (size_t i = 0; i < n_ids; i++) print_piece(m->vocab, ids[i], &at_start);
         fflush(stdout);
     }
     double t0 = now_sec(), t_first = 0;
@@ -108,8 +119,7 @@ int cmd_generate(int argc, char **argv) {
         if (k == 0) t_first = now_sec() - t0;
         out[n_out++] = tok;
         if (!ids_mode) {
-            int len = lrq_token_to_piece(m->vocab, tok, piece, sizeof piece, 0);
-            if (len > 0) fwrite(piece, 1, (size_t)len < sizeof piece ? (size_t)len : sizeof piece, stdout);
+            print_piece(m->vocab, tok, &at_start);
             fflush(stdout);
         }
         if (!ignore_eos && tok == lrq_vocab_eos(m->vocab)) break;

@@ -67,8 +67,6 @@ int cmd_ppl(int argc, char **argv) {
     }
     lrq_ctx *c;
     if (lrq_ctx_new(&c, m, n_ctx, n_batch, n_threads)) { free(ids); lrq_model_free(m); return cli_fail("ppl"); }
-    fprintf(stderr, "lrq ppl: %s, %zu tokens, ctx %d, batch %d, %d threads, %s kernels\n", model, n_ids, n_ctx,
-            n_batch, n_threads, lrq_types_isa());
     lrq_ppl_params p = { .n_ctx = n_ctx, .n_batch = n_batch, .max_chunks = chunks, .kld_base = base,
                          .write_base = base && !kld, .kld = kld, .out = stdout };
     lrq_ppl_result r;
@@ -91,7 +89,8 @@ int cmd_ppl(int argc, char **argv) {
         printf("====== Token probability statistics ======\n");
         printf("Same top p: %6.3f +/- %5.3f %%\n", r.same_top_pct, r.same_top_err);
     }
-    fprintf(stderr, "lrq ppl: %d chunks, %ld tokens scored, %.2f s, %.1f tokens/s\n", r.n_chunks, r.n_scored,
+    fprintf(stderr, "lrq ppl: %s, ctx %d, batch %d, %d threads, %s kernels: %d chunks, %ld tokens scored, %.2f s, "
+                    "%.1f tokens/s\n", model, n_ctx, n_batch, n_threads, lrq_types_isa(), r.n_chunks, r.n_scored,
             r.seconds, r.tokens_per_sec);
     return 0;
 }

@@ -93,6 +93,7 @@ static void usage(FILE *f) {
             "  generate  greedy or sampled continuation                   lrq generate -m MODEL -p PROMPT\n"
             "  tokenize  print token ids                                  lrq tokenize -m MODEL -p TEXT\n"
             "  info      architecture, tensors, types, bits per weight    lrq info MODEL\n"
+            "  mkrand    random-weight model of a real shape (benchmarks) lrq mkrand --shape qwen2.5-1.5b -o F\n"
             "Run 'lrq COMMAND --help' for a command's options. Without -m, commands use the bundled\n"
             "stories260K model (../shared/%s).\n",
             LRQ_VERSION, LRQ_DEFAULT_MODEL);
@@ -108,6 +109,7 @@ int main(int argc, char **argv) {
     if (!strcmp(c, "generate")) return cmd_generate(argc - 1, argv + 1);
     if (!strcmp(c, "tokenize")) return cmd_tokenize(argc - 1, argv + 1);
     if (!strcmp(c, "info")) return cmd_info(argc - 1, argv + 1);
+    if (!strcmp(c, "mkrand")) return cmd_mkrand(argc - 1, argv + 1);
     fprintf(stderr, "lrq: unknown command '%s'\n", c);
     usage(stderr);
     return 2;

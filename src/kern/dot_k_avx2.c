@@ -35,6 +35,9 @@ static inline __m128 hsum_pair_epi32(__m256i s, __m256i m) {
 }
 
 /* fp16 pair (d, dmin) at p -> [d, dmin, 0, 0] as floats. */
+/* fp16 at p -> float with F16C (exact, like lrq_f16_to_f32 but branch-free). */
+static inline float f16_at(const uint8_t *p) { return _cvtsh_ss(lrq_k_u16(p)); }
+
 static inline __m128 load_f16x2(const uint8_t *p) {
     return _mm_cvtph_ps(_mm_cvtsi32_si128((int)lrq_k_u32(p)));
 }
@@ -77,6 +80,7 @@ static inline __m256i mins_x_bsums32(__m128i mins16, const uint8_t *y) {
     return _mm256_madd_epi16(LOAD256(y + LRQ_Q8K_BSUMS), dup);
 }
 
+/* AVX2 version of lrq_dot_q2_K_ref: same contract, same result bits. */
 void lrq_dot_q2_K_avx2(int64_t n, float *s, const void *vx, const void *vy) {
     LRQ_ASSERT(n % LRQ_QK_K == 0);
     const uint8_t *x = vx, *y = vy;
@@ -93,7 +97,7 @@ void lrq_dot_q2_K_avx2(int64_t n, float *s, const void *vx, const void *vy) {
         __m256i isum = _mm256_setzero_si256();
         for (int h = 0; h < 2; h++, q8 += 128) {
             const __m256i qv = LOAD256(x + LRQ_Q2K_QS + 32 * h);
-            const __m256i sch = _mm256_permute4x64_epi64(sc16, h ? 0xee : 0x44); /* sub-blocks 8h.. in both halves */
+            const __m256i sch = h ? _mm256_permute4x64_epi64(sc16, 0xee) : _mm256_permute4x64_epi64(sc16, 0x44); /* sub-blocks 8h.. in both halves */
             const __m256i p0 = _mm256_maddubs_epi16(_mm256_and_si256(qv, m3), LOAD256(q8));
             const __m256i p1 = _mm256_maddubs_epi16(_mm256_and_si256(_mm256_srli_epi16(qv, 2), m3), LOAD256(q8 + 32));
             const __m256i p2 = _mm256_maddubs_epi16(_mm256_and_si256(_mm256_srli_epi16(qv, 4), m3), LOAD256(q8 + 64));
@@ -111,6 +115,7 @@ void lrq_dot_q2_K_avx2(int64_t n, float *s, const void *vx, const void *vy) {
     *s = _mm_cvtss_f32(acc) - _mm_cvtss_f32(_mm_shuffle_ps(acc, acc, 1));
 }
 
+/* AVX2 version of lrq_dot_q3_K_ref: same contract, same result bits. */
 void lrq_dot_q3_K_avx2(int64_t n, float *s, const void *vx, const void *vy) {
     LRQ_ASSERT(n % LRQ_QK_K == 0);
     const uint8_t *x = vx, *y = vy;
@@ -125,7 +130,7 @@ void lrq_dot_q3_K_avx2(int64_t n, float *s, const void *vx, const void *vy) {
         __m256i bit = _mm256_set1_epi8(1);
         for (int h = 0; h < 2; h++, q8 += 128) {
             const __m256i qv = LOAD256(x + LRQ_Q3K_QS + 32 * h);
-            const __m256i sch = _mm256_permute4x64_epi64(sc16, h ? 0xee : 0x44);
+            const __m256i sch = h ? _mm256_permute4x64_epi64(sc16, 0xee) : _mm256_permute4x64_epi64(sc16, 0x44);
             __m256i lo[4], sub[4];
             lo[0] = _mm256_and_si256(qv, m3);
             lo[1] = _mm256_and_si256(_mm256_srli_epi16(qv, 2), m3);
@@ -147,12 +152,13 @@ void lrq_dot_q3_K_avx2(int64_t n, float *s, const void *vx, const void *vy) {
             p[3] = _mm256_madd_epi16(p[3], _mm256_shuffle_epi8(sch, c3));
             isum = _mm256_add_epi32(isum, _mm256_add_epi32(_mm256_add_epi32(p[0], p[1]), _mm256_add_epi32(p[2], p[3])));
         }
-        const float d = lrq_k_f32(y + LRQ_Q8K_D) * lrq_k_f16(x + LRQ_Q3K_D);
+        const float d = lrq_k_f32(y + LRQ_Q8K_D) * f16_at(x + LRQ_Q3K_D);
         acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(isum), acc);
     }
     *s = hsum8_ps(acc);
 }
 
+/* AVX2 version of lrq_dot_q4_K_ref: same contract, same result bits. */
 void lrq_dot_q4_K_avx2(int64_t n, float *s, const void *vx, const void *vy) {
     LRQ_ASSERT(n % LRQ_QK_K == 0);
     const uint8_t *x = vx, *y = vy;
@@ -180,6 +186,7 @@ void lrq_dot_q4_K_avx2(int64_t n, float *s, const void *vx, const void *vy) {
     *s = _mm_cvtss_f32(acc) - _mm_cvtss_f32(_mm_shuffle_ps(acc, acc, 1));
 }
 
+/* AVX2 version of lrq_dot_q5_K_ref: same contract, same result bits. */
 void lrq_dot_q5_K_avx2(int64_t n, float *s, const void *vx, const void *vy) {
     LRQ_ASSERT(n % LRQ_QK_K == 0);
     const uint8_t *x = vx, *y = vy;
@@ -213,14 +220,15 @@ void lrq_dot_q5_K_avx2(int64_t n, float *s, const void *vx, const void *vy) {
         const __m128i m2x = _mm_add_epi32(m4x, _mm_unpackhi_epi64(m4x, m4x));
         const int32_t M = _mm_cvtsi128_si32(_mm_add_epi32(m2x, _mm_shuffle_epi32(m2x, 1)));
         const float yd = lrq_k_f32(y + LRQ_Q8K_D);
-        const float d = yd * lrq_k_f16(x + LRQ_Q5K_D);
-        const float dmin = -yd * lrq_k_f16(x + LRQ_Q5K_DMIN);
+        const float d = yd * f16_at(x + LRQ_Q5K_D);
+        const float dmin = -yd * f16_at(x + LRQ_Q5K_DMIN);
         summs = fmaf(dmin, (float)M, summs);
         acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(isum), acc);
     }
     *s = hsum8_ps(acc) + summs;
 }
 
+/* AVX2 version of lrq_dot_q6_K_ref: same contract, same result bits. */
 void lrq_dot_q6_K_avx2(int64_t n, float *s, const void *vx, const void *vy) {
     LRQ_ASSERT(n % LRQ_QK_K == 0);
     const uint8_t *x = vx, *y = vy;
@@ -238,7 +246,7 @@ void lrq_dot_q6_K_avx2(int64_t n, float *s, const void *vx, const void *vy) {
             const __m256i l0 = LOAD256(x + LRQ_Q6K_QL + 64 * h);
             const __m256i l1 = LOAD256(x + LRQ_Q6K_QL + 64 * h + 32);
             const __m256i hv = LOAD256(x + LRQ_Q6K_QH + 32 * h);
-            const __m256i sch = _mm256_permute4x64_epi64(sc16, h ? 0xee : 0x44);
+            const __m256i sch = h ? _mm256_permute4x64_epi64(sc16, 0xee) : _mm256_permute4x64_epi64(sc16, 0x44);
             const __m256i q0 = _mm256_or_si256(_mm256_and_si256(l0, m4), _mm256_slli_epi16(_mm256_and_si256(hv, k03), 4));
             const __m256i q1 = _mm256_or_si256(_mm256_and_si256(l1, m4), _mm256_slli_epi16(_mm256_and_si256(hv, k0c), 2));
             const __m256i q2 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), m4), _mm256_and_si256(hv, k30));
@@ -251,8 +259,95 @@ void lrq_dot_q6_K_avx2(int64_t n, float *s, const void *vx, const void *vy) {
             isum = _mm256_add_epi32(isum, _mm256_add_epi32(_mm256_add_epi32(p0, p1), _mm256_add_epi32(p2, p3)));
         }
         isum = _mm256_sub_epi32(isum, corr);
-        const float d = lrq_k_f32(y + LRQ_Q8K_D) * lrq_k_f16(x + LRQ_Q6K_D);
+        const float d = lrq_k_f32(y + LRQ_Q8K_D) * f16_at(x + LRQ_Q6K_D);
         acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(isum), acc);
     }
     *s = hsum8_ps(acc);
+}
+
+/* ---- "gemm" float order of Q2_K/Q4_K (see dot_k_ref.c): one fma per group ---- */
+
+/* [S0..S3] from four int32 vectors: S_g = sum of the lanes of p[g]. */
+static inline __m128i hsum4_epi32(__m256i p0, __m256i p1, __m256i p2, __m256i p3) {
+    const __m256i h = _mm256_hadd_epi32(_mm256_hadd_epi32(p0, p1), _mm256_hadd_epi32(p2, p3));
+    return _mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1));
+}
+
+/* acc lanes 0/1 += [S, M] * [dd, dm] for each group in order. */
+static inline __m128 fma_groups4(__m128 acc, __m128i S, __m128i M, __m128 dd) {
+    const __m128 sf = _mm_cvtepi32_ps(S), mf = _mm_cvtepi32_ps(M);
+    const __m128 lo = _mm_unpacklo_ps(sf, mf), hi = _mm_unpackhi_ps(sf, mf); /* S0 M0 S1 M1 | S2 M2 S3 M3 */
+    acc = _mm_fmadd_ps(lo, dd, acc);
+    acc = _mm_fmadd_ps(_mm_movehl_ps(lo, lo), dd, acc);
+    acc = _mm_fmadd_ps(hi, dd, acc);
+    return _mm_fmadd_ps(_mm_movehl_ps(hi, hi), dd, acc);
+}
+
+/* AVX2 version of lrq_dot_q2_K_gemm_ref: same contract, same result bits. */
+void lrq_dot_q2_K_gemm_avx2(int64_t n, float *s, const void *vx, const void *vy) {
+    LRQ_ASSERT(n % LRQ_QK_K == 0);
+    const uint8_t *x = vx, *y = vy;
+    const __m256i m3 = _mm256_set1_epi8(3);
+    const __m128i m4 = _mm_set1_epi8(0xf);
+    const __m256i c0 = ctrl_pair(0), c1 = ctrl_pair(1), c2 = ctrl_pair(2), c3 = ctrl_pair(3);
+    __m128 acc = _mm_setzero_ps();
+    for (int64_t b = 0; b < n / LRQ_QK_K; b++, x += LRQ_Q2K_SIZE, y += LRQ_Q8K_SIZE) {
+        const __m128i sm = LOAD128(x + LRQ_Q2K_SCALES);
+        const __m256i sc16 = _mm256_cvtepu8_epi16(_mm_and_si128(sm, m4));
+        const __m256i mn16 = _mm256_cvtepu8_epi16(_mm_and_si128(_mm_srli_epi16(sm, 4), m4));
+        const __m256i msum = _mm256_madd_epi16(mn16, LOAD256(y + LRQ_Q8K_BSUMS)); /* lanes 0-3: group 0 */
+        const int8_t *q8 = (const int8_t *)(y + LRQ_Q8K_QS);
+        __m256i isum[2];
+        for (int h = 0; h < 2; h++, q8 += 128) {
+            const __m256i qv = LOAD256(x + LRQ_Q2K_QS + 32 * h);
+            const __m256i sch = h ? _mm256_permute4x64_epi64(sc16, 0xee) : _mm256_permute4x64_epi64(sc16, 0x44);
+            const __m256i p0 = _mm256_maddubs_epi16(_mm256_and_si256(qv, m3), LOAD256(q8));
+            const __m256i p1 = _mm256_maddubs_epi16(_mm256_and_si256(_mm256_srli_epi16(qv, 2), m3), LOAD256(q8 + 32));
+            const __m256i p2 = _mm256_maddubs_epi16(_mm256_and_si256(_mm256_srli_epi16(qv, 4), m3), LOAD256(q8 + 64));
+            const __m256i p3 = _mm256_maddubs_epi16(_mm256_and_si256(_mm256_srli_epi16(qv, 6), m3), LOAD256(q8 + 96));
+            const __m256i s0 = _mm256_madd_epi16(p0, _mm256_shuffle_epi8(sch, c0));
+            const __m256i s1 = _mm256_madd_epi16(p1, _mm256_shuffle_epi8(sch, c1));
+            const __m256i s2 = _mm256_madd_epi16(p2, _mm256_shuffle_epi8(sch, c2));
+            const __m256i s3 = _mm256_madd_epi16(p3, _mm256_shuffle_epi8(sch, c3));
+            isum[h] = _mm256_add_epi32(_mm256_add_epi32(s0, s1), _mm256_add_epi32(s2, s3));
+        }
+        /* [S0 S1 M0 M1] */
+        const __m256i r = _mm256_hadd_epi32(isum[0], isum[1]);
+        const __m128i sq = _mm_add_epi32(_mm256_castsi256_si128(r), _mm256_extracti128_si256(r, 1));
+        const __m128i mq = _mm_hadd_epi32(_mm256_castsi256_si128(msum), _mm256_extracti128_si256(msum, 1));
+        const __m128 f = _mm_cvtepi32_ps(_mm_hadd_epi32(sq, mq));
+        const __m128 dd = _mm_mul_ps(load_f16x2(x + LRQ_Q2K_D), _mm_set1_ps(lrq_k_f32(y + LRQ_Q8K_D)));
+        acc = _mm_fmadd_ps(_mm_shuffle_ps(f, f, 0x08), dd, acc); /* [S0, M0] */
+        acc = _mm_fmadd_ps(_mm_shuffle_ps(f, f, 0x0d), dd, acc); /* [S1, M1] */
+    }
+    *s = _mm_cvtss_f32(acc) - _mm_cvtss_f32(_mm_shuffle_ps(acc, acc, 1));
+}
+
+/* AVX2 version of lrq_dot_q4_K_gemm_ref: same contract, same result bits. */
+void lrq_dot_q4_K_gemm_avx2(int64_t n, float *s, const void *vx, const void *vy) {
+    LRQ_ASSERT(n % LRQ_QK_K == 0);
+    const uint8_t *x = vx, *y = vy;
+    const __m256i m4 = _mm256_set1_epi8(0xf);
+    __m128 acc = _mm_setzero_ps();
+    for (int64_t b = 0; b < n / LRQ_QK_K; b++, x += LRQ_Q4K_SIZE, y += LRQ_Q8K_SIZE) {
+        const __m256i sm16 = k4_scales_epi16(x + LRQ_Q4K_SCALES);
+        const __m256i sc = _mm256_permute4x64_epi64(sm16, 0x44);
+        const __m256i msum = mins_x_bsums32(_mm256_extracti128_si256(sm16, 1), y);
+        const int8_t *q8 = (const int8_t *)(y + LRQ_Q8K_QS);
+        const uint8_t *qs = x + LRQ_Q4K_QS;
+        __m256i p[4];
+        for (int g = 0; g < 4; g++, qs += 32, q8 += 64) {
+            const __m256i qv = LOAD256(qs);
+            const __m256i plo = _mm256_maddubs_epi16(_mm256_and_si256(qv, m4), LOAD256(q8));
+            const __m256i phi = _mm256_maddubs_epi16(_mm256_and_si256(_mm256_srli_epi16(qv, 4), m4), LOAD256(q8 + 32));
+            p[g] = _mm256_add_epi32(_mm256_madd_epi16(plo, _mm256_shuffle_epi8(sc, ctrl_one(2 * g))),
+                                    _mm256_madd_epi16(phi, _mm256_shuffle_epi8(sc, ctrl_one(2 * g + 1))));
+        }
+        const __m128i S = hsum4_epi32(p[0], p[1], p[2], p[3]);
+        /* M_g = lanes 2g + 2g+1 of msum */
+        const __m128i M = _mm256_castsi256_si128(_mm256_permute4x64_epi64(_mm256_hadd_epi32(msum, msum), 0x08));
+        const __m128 dd = _mm_mul_ps(load_f16x2(x + LRQ_Q4K_D), _mm_set1_ps(lrq_k_f32(y + LRQ_Q8K_D)));
+        acc = fma_groups4(acc, S, M, _mm_movelh_ps(dd, dd));
+    }
+    *s = _mm_cvtss_f32(acc) - _mm_cvtss_f32(_mm_shuffle_ps(acc, acc, 1));
 }

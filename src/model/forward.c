@@ -172,6 +172,11 @@ static void rope_apply(float *x, const float *cs, int n_rot, int neox) {
 
 /* ---------- attention ---------- */
 
+/* o += p * v (restrict lets the compiler vectorize it). */
+static void axpy(float *restrict o, const float *restrict v, float p, int n) {
+    for (int d = 0; d < n; d++) o[d] += p * v[d];
+}
+
 typedef struct {
     lrq_ctx *c;
     int layer, B;
@@ -183,6 +188,7 @@ static void attn_worker(void *arg, int ith, int nth) {
     const lrq_hparams *hp = &c->m->hp;
     const int hd = hp->head_dim, n_head = hp->n_head, group = hp->n_head / hp->n_head_kv;
     const float scale = 1.0f / sqrtf((float)hd);
+    const lrq_vec_dot_fn dot = lrq_type_get(LRQ_TYPE_F32)->vec_dot; /* K is F32: q.k in the F32 kernel */
     float *sc = c->scores + (size_t)ith * c->n_ctx;
     const float *kc = c->kc + (size_t)t->layer * c->n_ctx * c->kv_dim;
     const float *vc = c->vc + (size_t)t->layer * c->n_ctx * c->kv_dim;
@@ -194,9 +200,8 @@ static void attn_worker(void *arg, int ith, int nth) {
         const float *q = c->q + (size_t)b * c->q_dim + (size_t)h * hd;
         float mx = -INFINITY;
         for (int j = 0; j <= pos; j++) {
-            const float *k = kc + (size_t)j * c->kv_dim + (size_t)hk * hd;
-            float s = 0.0f;
-            for (int d = 0; d < hd; d++) s += q[d] * k[d];
+            float s;
+            dot(hd, &s, q, kc + (size_t)j * c->kv_dim + (size_t)hk * hd);
             s *= scale;
             sc[j] = s;
             if (s > mx) mx = s;
@@ -210,11 +215,7 @@ static void attn_worker(void *arg, int ith, int nth) {
         const float inv = (float)(1.0 / sum);
         float *o = c->att + (size_t)b * c->q_dim + (size_t)h * hd;
         for (int d = 0; d < hd; d++) o[d] = 0.0f;
-        for (int j = 0; j <= pos; j++) {
-            const float p = sc[j] * inv;
-            const float *v = vc + (size_t)j * c->kv_dim + (size_t)hk * hd;
-            for (int d = 0; d < hd; d++) o[d] += p * v[d];
-        }
+        for (int j = 0; j <= pos; j++) axpy(o, vc + (size_t)j * c->kv_dim + (size_t)hk * hd, sc[j] * inv, hd);
     }
 }
 

@@ -121,7 +121,7 @@ int lrq_weights_load_gguf(lrq_weights **out, const char *path) {
         get_arch_f32(g, arch, "attention.layer_norm_rms_epsilon", 1, 0, &hp->rms_eps) ||
         get_arch_f32(g, arch, "rope.freq_base", 0, 10000.0f, &hp->rope_theta))
         goto fail;
-    int32_t vlen;
+    int32_t vlen = 0;
     if (get_arch_int(g, arch, "attention.value_length", 0, hp->head_dim, &vlen)) goto fail;
     if (vlen != hp->head_dim) {
         lrq_err_set("%s: attention.value_length %d != key_length %d is not supported", path, vlen, hp->head_dim);

@@ -3,6 +3,7 @@
  * lrq supports) and run-time kernel selection. */
 #include "qtypes.h"
 #include "quant_impl.h"
+#include "quant_k.h"
 #include "core/core.h"
 
 #include <pthread.h>
@@ -78,6 +79,11 @@ static void set_partner_and_ref(void) {
     traits[LRQ_TYPE_Q5_1].quantize_ref = lrq_quant_ref_q5_1;
     traits[LRQ_TYPE_Q8_0].quantize_ref = lrq_quant_ref_q8_0;
     traits[LRQ_TYPE_IQ4_NL].quantize_ref = lrq_quant_ref_iq4_nl;
+    traits[LRQ_TYPE_Q2_K].quantize_ref = lrq_quant_ref_q2_K;
+    traits[LRQ_TYPE_Q3_K].quantize_ref = lrq_quant_ref_q3_K;
+    traits[LRQ_TYPE_Q4_K].quantize_ref = lrq_quant_ref_q4_K;
+    traits[LRQ_TYPE_Q5_K].quantize_ref = lrq_quant_ref_q5_K;
+    traits[LRQ_TYPE_Q6_K].quantize_ref = lrq_quant_ref_q6_K;
 }
 
 #if defined(LRQ_HAVE_X86)
