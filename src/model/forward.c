@@ -12,6 +12,7 @@
 #include "model/model.h"
 #include "core/core.h"
 #include "core/pool.h"
+#include "kern/gemm.h"
 #include "quant/qtypes.h"
 
 #include <math.h>
@@ -56,12 +57,46 @@ typedef struct {
     int64_t N, K;
     size_t row_bytes;
     lrq_vec_dot_fn dot;
+    lrq_gemm_fn gemm;     /* tile kernel, or NULL: one dot per output */
+    int tile_r, tile_c;   /* its tile: weight rows x tokens */
 } mm_task;
 
 #define MM_ROWS 16  /* weight rows kept hot in L1 while all tokens stream past */
 
+/* Tiles of tile_r rows x tile_c tokens. Each output is bit-identical to the
+ * vec_dot one (gemm.h), so results do not depend on how tokens are batched.
+ * Threads get whole row tiles (a split inside a tile would compute it twice). */
+static void mm_worker_tiled(const mm_task *t, int ith, int nth) {
+    const long tr = t->tile_r, tc = t->tile_c;
+    long lo, hi;
+    lrq_split((long)((t->N + tr - 1) / tr), ith, nth, &lo, &hi);
+    lo *= tr;
+    hi = hi * tr < t->N ? hi * tr : (long)t->N;
+    const uint8_t *wbase = t->W->data;
+    const uint8_t *act = t->act;
+    for (long r0 = lo; r0 < hi; r0 += MM_ROWS) {
+        long r1 = r0 + MM_ROWS < hi ? r0 + MM_ROWS : hi;
+        for (long b = 0; b < t->B; b += tc) {
+            const int nc = (int)(t->B - b < tc ? t->B - b : tc);
+            float *o = t->out + b * t->out_stride;
+            for (long r = r0; r < r1; r += tr)
+                t->gemm(t->K, wbase + (size_t)r * t->row_bytes, t->row_bytes, (int)(r1 - r < tr ? r1 - r : tr),
+                        act + (size_t)b * t->act_stride, t->act_stride, nc, o + r, (size_t)t->out_stride);
+        }
+    }
+    if (t->bias)
+        for (int b = 0; b < t->B; b++) {
+            float *o = t->out + (int64_t)b * t->out_stride;
+            for (long r = lo; r < hi; r++) o[r] = o[r] + t->bias[r];
+        }
+}
+
 static void mm_worker(void *arg, int ith, int nth) {
     const mm_task *t = arg;
+    if (t->gemm) {
+        mm_worker_tiled(t, ith, nth);
+        return;
+    }
     long lo, hi;
     lrq_split((long)t->N, ith, nth, &lo, &hi);
     const uint8_t *wbase = t->W->data;
@@ -108,6 +143,7 @@ static void matmul(lrq_ctx *c, const lrq_tensor *W, const lrq_tensor *bias, floa
     mm_task t = { .W = W, .bias = bias ? bias->data : NULL, .out = out, .out_stride = W->ne[1], .B = B,
                   .N = W->ne[1], .K = K, .dot = tt->vec_dot };
     LRQ_ASSERT(lrq_row_size(W->type, K, &t.row_bytes) == 0);
+    if (B >= 2) t.gemm = lrq_gemm_get(W->type, &t.tile_r, &t.tile_c); /* one token: a tile would waste work */
     if (tt->vec_dot_type == LRQ_TYPE_F32) {
         t.act = c->act_src;
         t.act_stride = (size_t)K * sizeof(float);

@@ -1,0 +1,80 @@
+/* gemm.c — picks the tile kernel (gemm.h) for a weight type and ISA. A tile
+ * kernel is only handed out together with the vec_dot kernel it reproduces
+ * bit for bit, and lrq_gemm_get checks that this is the vec_dot the type
+ * traits selected. */
+#include "kern/gemm.h"
+#include "quant/quant_impl.h"
+
+#include <string.h>
+
+typedef struct {
+    int type;
+    lrq_gemm_fn gemm;
+    lrq_vec_dot_fn dot;
+    int rows, cols;
+} gemm_entry;
+
+#if defined(LRQ_HAVE_X86)
+static const gemm_entry avx512_tab[] = {
+    { LRQ_TYPE_F32, lrq_gemm_f32_avx512, lrq_dot_f32_avx512, 4, 4 },
+    { LRQ_TYPE_F16, lrq_gemm_f16_avx512, lrq_dot_f16_avx512, 4, 4 },
+    { LRQ_TYPE_Q4_0, lrq_gemm_q4_0_avx512, lrq_dot_q4_0_avx512, 4, 4 },
+    { LRQ_TYPE_Q5_0, lrq_gemm_q5_0_avx512, lrq_dot_q5_0_avx512, 4, 4 },
+    { LRQ_TYPE_Q8_0, lrq_gemm_q8_0_avx512, lrq_dot_q8_0_avx512, 4, 4 },
+    { LRQ_TYPE_IQ4_NL, lrq_gemm_iq4_nl_avx512, lrq_dot_iq4_nl_avx512, 4, 4 },
+    { LRQ_TYPE_Q2_K, lrq_gemm_q2_K_avx512, lrq_dot_q2_K_avx512, 4, 4 },
+    { LRQ_TYPE_Q3_K, lrq_gemm_q3_K_avx512, lrq_dot_q3_K_avx512, 4, 4 },
+    { LRQ_TYPE_Q4_K, lrq_gemm_q4_K_avx512, lrq_dot_q4_K_avx512, 4, 4 },
+    { LRQ_TYPE_Q5_K, lrq_gemm_q5_K_avx512, lrq_dot_q5_K_avx512, 4, 4 },
+    { LRQ_TYPE_Q6_K, lrq_gemm_q6_K_avx512, lrq_dot_q6_K_avx512, 4, 4 },
+};
+static const gemm_entry avx2_tab[] = {
+    { LRQ_TYPE_F32, lrq_gemm_f32_avx2, lrq_dot_f32_avx2, 2, 4 },
+    { LRQ_TYPE_F16, lrq_gemm_f16_avx2, lrq_dot_f16_avx2, 2, 4 },
+    { LRQ_TYPE_Q4_0, lrq_gemm_q4_0_avx2, lrq_dot_q4_0_avx2, 2, 4 },
+    { LRQ_TYPE_Q8_0, lrq_gemm_q8_0_avx2, lrq_dot_q8_0_avx2, 2, 4 },
+    { LRQ_TYPE_Q2_K, lrq_gemm_q2_K_avx2, lrq_dot_q2_K_avx2, 2, 4 },
+    { LRQ_TYPE_Q3_K, lrq_gemm_q3_K_avx2, lrq_dot_q3_K_avx2, 2, 4 },
+    { LRQ_TYPE_Q4_K, lrq_gemm_q4_K_avx2, lrq_dot_q4_K_avx2, 2, 4 },
+    { LRQ_TYPE_Q5_K, lrq_gemm_q5_K_avx2, lrq_dot_q5_K_avx2, 2, 4 },
+    { LRQ_TYPE_Q6_K, lrq_gemm_q6_K_avx2, lrq_dot_q6_K_avx2, 2, 4 },
+};
+#endif
+
+lrq_gemm_fn lrq_gemm_get_isa(int type, const char *isa, int *tile_rows, int *tile_cols, lrq_vec_dot_fn *dot) {
+    *tile_rows = *tile_cols = 0;
+    if (dot) *dot = NULL;
+#if defined(LRQ_HAVE_X86)
+    const gemm_entry *tab = NULL;
+    size_t n = 0;
+    if (strcmp(isa, "avx512") == 0) {
+        tab = avx512_tab;
+        n = sizeof avx512_tab / sizeof avx512_tab[0];
+    } else if (strcmp(isa, "avx2") == 0) {
+        tab = avx2_tab;
+        n = sizeof avx2_tab / sizeof avx2_tab[0];
+    }
+    for (size_t i = 0; i < n; i++)
+        if (tab[i].type == type && tab[i].gemm) {
+            *tile_rows = tab[i].rows;
+            *tile_cols = tab[i].cols;
+            if (dot) *dot = tab[i].dot;
+            return tab[i].gemm;
+        }
+#else
+    (void)type;
+    (void)isa;
+#endif
+    return NULL;
+}
+
+lrq_gemm_fn lrq_gemm_get(int type, int *tile_rows, int *tile_cols) {
+    const lrq_type_traits *tt = lrq_type_get(type);
+    lrq_vec_dot_fn dot = NULL;
+    lrq_gemm_fn g = tt ? lrq_gemm_get_isa(type, lrq_types_isa(), tile_rows, tile_cols, &dot) : NULL;
+    if (!g || dot != tt->vec_dot) {
+        *tile_rows = *tile_cols = 0;
+        return NULL;
+    }
+    return g;
+}

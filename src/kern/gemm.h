@@ -1,0 +1,74 @@
+/* gemm.h — tile ("micro-GEMM") kernels: one call computes a small block of
+ * a matrix product, R weight rows against NC activation rows, so that the
+ * per-row work (decoding weights, converting scales) is shared by NC outputs,
+ * the per-activation work by R outputs, and the final horizontal reductions
+ * are done for many outputs at once.
+ *
+ * Bit-identity contract: every output of a tile kernel is bit for bit the
+ * float that the vec_dot kernel of the same type and ISA returns for that
+ * (weight row, activation row) pair — the same integer partial sums per
+ * float lane, the same float roundings in the same order, the same final
+ * reduction — so a matmul gives the same numbers however its activation
+ * rows are grouped into batches. tests/test_gemm.c checks this.
+ *
+ * The x86 kernels live in gemm_avx512.c and gemm_avx2.c; gemm.c picks them.
+ */
+#ifndef LRQ_GEMM_H
+#define LRQ_GEMM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "quant/qtypes.h"
+
+/* C[c * c_stride + r] = dot(W row r, A row c) for 0 <= r < nr, 0 <= c < nc,
+ * where W row r starts at (const char *)W + r * w_stride (K values of the
+ * weight type) and A row c at (const char *)A + c * a_stride (K values of the
+ * weight type's vec_dot_type). K must be a multiple of the weight type's
+ * block size; 1 <= nr <= tile_rows and 1 <= nc <= tile_cols (a partial tile
+ * costs as much as a full one: the missing rows/columns are computed from
+ * duplicated inputs and not stored). No alignment is required. c_stride
+ * counts floats. */
+typedef void (*lrq_gemm_fn)(int64_t K, const void *W, size_t w_stride, int nr, const void *A, size_t a_stride,
+                            int nc, float *C, size_t c_stride);
+
+/* The tile kernel for weight type `type` at the ISA selected by
+ * lrq_types_init() (lrq_types_isa(), LRQ_ISA), with its tile size in
+ * *tile_rows x *tile_cols; NULL (sizes 0) if there is none — then use the
+ * type's vec_dot. Also NULL if the type's selected vec_dot is not the kernel
+ * the tile reproduces, so the bit-identity contract cannot silently break. */
+lrq_gemm_fn lrq_gemm_get(int type, int *tile_rows, int *tile_cols);
+
+/* The tile kernel for `type` at a given ISA ("avx512", "avx2"), whether or
+ * not that ISA is the selected one (for tests and benchmarks; the caller
+ * checks that the CPU has it), and in *dot the vec_dot kernel it is
+ * bit-identical to. NULL if there is none. */
+lrq_gemm_fn lrq_gemm_get_isa(int type, const char *isa, int *tile_rows, int *tile_cols, lrq_vec_dot_fn *dot);
+
+/* The kernels (K, W, w_stride, nr, A, a_stride, nc, C, c_stride as above). */
+#define LRQ_DECL_GEMM(t, isa)                                                                          \
+    void lrq_gemm_##t##_##isa(int64_t K, const void *W, size_t w_stride, int nr, const void *A, size_t a_stride, \
+                              int nc, float *C, size_t c_stride);
+LRQ_DECL_GEMM(f32, avx512)
+LRQ_DECL_GEMM(f16, avx512)
+LRQ_DECL_GEMM(q4_0, avx512)
+LRQ_DECL_GEMM(q5_0, avx512)
+LRQ_DECL_GEMM(q8_0, avx512)
+LRQ_DECL_GEMM(iq4_nl, avx512)
+LRQ_DECL_GEMM(q2_K, avx512)
+LRQ_DECL_GEMM(q3_K, avx512)
+LRQ_DECL_GEMM(q4_K, avx512)
+LRQ_DECL_GEMM(q5_K, avx512)
+LRQ_DECL_GEMM(q6_K, avx512)
+LRQ_DECL_GEMM(f32, avx2)
+LRQ_DECL_GEMM(f16, avx2)
+LRQ_DECL_GEMM(q4_0, avx2)
+LRQ_DECL_GEMM(q8_0, avx2)
+LRQ_DECL_GEMM(q2_K, avx2)
+LRQ_DECL_GEMM(q3_K, avx2)
+LRQ_DECL_GEMM(q4_K, avx2)
+LRQ_DECL_GEMM(q5_K, avx2)
+LRQ_DECL_GEMM(q6_K, avx2)
+#undef LRQ_DECL_GEMM
+
+#endif
