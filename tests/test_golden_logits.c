@@ -141,13 +141,20 @@ static void run_case(const golden_case *gc) {
     LRQ_ASSERT(lrq_ctx_new(&c1, m, N_POS, N_POS, 1) == 0);
     const float *l1 = lrq_ctx_eval(c1, prompt, N_POS, 0);
     CHECKF(l1 && memcmp(l1, mine, sizeof(float) * N_POS * V) == 0, "%s: 1-thread logits differ from 2-thread", gc->model);
+    /* Token by token: like llama.cpp, a single-token matmul sums in another order
+     * than a batched one (kern/order.h), so only closeness is required here. */
     lrq_ctx_reset(c1);
-    int same = 1;
+    float tok_err = 0;
     for (int p = 0; p < N_POS; p++) {
         const float *lp = lrq_ctx_eval(c1, &prompt[p], 1, 0);
-        if (!lp || memcmp(lp, mine + (size_t)p * V, sizeof(float) * V) != 0) same = 0;
+        if (!lp) { tok_err = INFINITY; break; }
+        for (int v = 0; v < V; v++) {
+            float d = fabsf(lp[v] - mine[(size_t)p * V + v]) / maxref;
+            if (d > tok_err) tok_err = d;
+        }
     }
-    CHECKF(same, "%s: token-by-token logits differ from the batch", gc->model);
+    CHECKF(tok_err <= (gc->quantized ? 2e-2f : 1e-3f), "%s: token-by-token logits differ from the batch by %.3g",
+           gc->model, tok_err);
     lrq_ctx_free(c1);
     lrq_ctx_free(c);
     free(mine);

@@ -4,15 +4,21 @@
  * Numerics follow llama.cpp's CPU backend with an F32 KV cache and no flash
  * attention: activations are rounded to the weight type's partner type
  * (F32/F16/BF16/Q8_0/Q8_1/Q8_K) before each matmul, RMSNorm sums squares in
- * double, the RoPE angle is advanced by repeated multiplication in float,
- * softmax sums in double. Every output element is computed by exactly one
- * thread in a fixed order, so results are identical for any thread count.
- * All buffers are allocated in lrq_ctx_new: the forward pass never allocates.
+ * double, the RoPE angle is advanced by repeated multiplication in float.
+ * Beyond that, attention, RoPE, SwiGLU and F16/BF16 matmuls reproduce the
+ * reference build's exact operation order (kern/order.h): a 1-ulp difference
+ * upstream occasionally flips one F16/BF16 rounding and moves the logits by
+ * 1e-4..1e-3. Like llama.cpp, results then depend on whether a matmul sees
+ * one token or several (its summation order does); they never depend on the
+ * thread count: every output element is computed by exactly one thread in a
+ * fixed order. All buffers are allocated in lrq_ctx_new: the forward pass
+ * never allocates.
  */
 #include "model/model.h"
 #include "core/core.h"
 #include "core/pool.h"
 #include "kern/gemm.h"
+#include "kern/order.h"
 #include "quant/qtypes.h"
 
 #include <math.h>
@@ -27,7 +33,11 @@ struct lrq_ctx {
     lrq_pool *pool;
     int n_ctx, n_batch, n_past;
     int64_t kv_dim, q_dim, k_max;
-    float *kc, *vc;      /* [n_layer][n_ctx][kv_dim] */
+    int n_ctx_pad;       /* n_ctx rounded up to 64 (zero-weighted positions past the sequence) */
+    float *kc;           /* [n_layer][n_ctx][kv_dim] */
+    float *vt;           /* [n_layer][kv_dim][n_ctx_pad]: V transposed, as llama.cpp's v_trans */
+    float *ffn_tmp;      /* [n_threads][n_ff] */
+    const lrq_order_kernels *ord;
     float *x;            /* [B][n_embd] residual stream */
     float *xn;           /* [B][k_max] normalised input of a matmul */
     float *q;            /* [B][q_dim] */
@@ -137,13 +147,24 @@ static void act_set(lrq_ctx *c, const float *x) {
     for (int i = 0; i < N_PARTNERS; i++) c->act_ok[i] = 0;
 }
 
-static void matmul(lrq_ctx *c, const lrq_tensor *W, const lrq_tensor *bias, float *out, int B) {
+/* order_rows: how many tokens llama.cpp multiplies in this matmul; it picks
+ * the F16/BF16 summation order from it (order.h). Equal to B except in the
+ * last layer's FFN, where llama.cpp keeps only the rows whose logits are
+ * wanted. */
+static void matmul_o(lrq_ctx *c, const lrq_tensor *W, const lrq_tensor *bias, float *out, int B, int order_rows) {
     const lrq_type_traits *tt = lrq_type_get(W->type);
     int64_t K = W->ne[0];
     mm_task t = { .W = W, .bias = bias ? bias->data : NULL, .out = out, .out_stride = W->ne[1], .B = B,
                   .N = W->ne[1], .K = K, .dot = tt->vec_dot };
     LRQ_ASSERT(lrq_row_size(W->type, K, &t.row_bytes) == 0);
     if (B >= 2) t.gemm = lrq_gemm_get(W->type, &t.tile_r, &t.tile_c); /* one token: a tile would waste work */
+    if (W->type == LRQ_TYPE_F16 || W->type == LRQ_TYPE_BF16) {
+        /* F16/BF16 activations are rounded again after this matmul: reproduce llama.cpp's order exactly. */
+        const int f16 = W->type == LRQ_TYPE_F16;
+        const int gemm = order_rows >= 2 && K % (f16 ? 16 : 32) == 0 && W->ne[1] % 4 == 0;
+        t.dot = f16 ? (gemm ? c->ord->f16_gemm : c->ord->f16_vec) : (gemm ? c->ord->bf16_gemm : c->ord->bf16_vec);
+        t.gemm = NULL;
+    }
     if (tt->vec_dot_type == LRQ_TYPE_F32) {
         t.act = c->act_src;
         t.act_stride = (size_t)K * sizeof(float);
@@ -163,6 +184,10 @@ static void matmul(lrq_ctx *c, const lrq_tensor *W, const lrq_tensor *bias, floa
         t.act_stride = c->act_stride[pi];
     }
     lrq_pool_run(c->pool, mm_worker, &t);
+}
+
+static void matmul(lrq_ctx *c, const lrq_tensor *W, const lrq_tensor *bias, float *out, int B) {
+    matmul_o(c, W, bias, out, B, B);
 }
 
 /* ---------- elementwise pieces ---------- */
@@ -193,41 +218,41 @@ static void rope_apply(float *x, const float *cs, int n_rot, int neox) {
         for (int i = 0; i < half; i++) {
             float c = cs[2 * i], s = cs[2 * i + 1];
             float x0 = x[i], x1 = x[i + half];
-            x[i] = x0 * c - x1 * s;
-            x[i + half] = x0 * s + x1 * c;
+            /* as GCC contracts ggml's x0*cos - x1*sin and x0*sin + x1*cos */
+            x[i] = fmaf(x0, c, -(x1 * s));
+            x[i + half] = fmaf(x0, s, x1 * c);
         }
     } else {
         for (int i0 = 0; i0 < n_rot; i0 += 2) {
             float c = cs[i0], s = cs[i0 + 1];
             float x0 = x[i0], x1 = x[i0 + 1];
-            x[i0] = x0 * c - x1 * s;
-            x[i0 + 1] = x0 * s + x1 * c;
+            x[i0] = fmaf(x0, c, -(x1 * s));
+            x[i0 + 1] = fmaf(x0, s, x1 * c);
         }
     }
 }
 
 /* ---------- attention ---------- */
 
-/* o += p * v (restrict lets the compiler vectorize it). */
-static void axpy(float *restrict o, const float *restrict v, float p, int n) {
-    for (int d = 0; d < n; d++) o[d] += p * v[d];
-}
-
 typedef struct {
     lrq_ctx *c;
     int layer, B;
 } attn_task;
 
+/* Exact attention in llama.cpp's order (order.h): KQ = ggml_vec_dot_f32 over
+ * head_dim; softmax with ggml's exp, summed per 16 into a double; KQV = V^T
+ * times the probabilities, in tinyBLAS order for >= 2 tokens, else in
+ * ggml_vec_dot_f32 order, over positions padded with zero weights. */
 static void attn_worker(void *arg, int ith, int nth) {
     const attn_task *t = arg;
     lrq_ctx *c = t->c;
     const lrq_hparams *hp = &c->m->hp;
+    const lrq_order_kernels *ord = c->ord;
     const int hd = hp->head_dim, n_head = hp->n_head, group = hp->n_head / hp->n_head_kv;
     const float scale = 1.0f / sqrtf((float)hd);
-    const lrq_vec_dot_fn dot = lrq_type_get(LRQ_TYPE_F32)->vec_dot; /* K is F32: q.k in the F32 kernel */
-    float *sc = c->scores + (size_t)ith * c->n_ctx;
+    float *sc = c->scores + (size_t)ith * c->n_ctx_pad;
     const float *kc = c->kc + (size_t)t->layer * c->n_ctx * c->kv_dim;
-    const float *vc = c->vc + (size_t)t->layer * c->n_ctx * c->kv_dim;
+    const float *vt = c->vt + (size_t)t->layer * c->kv_dim * c->n_ctx_pad;
     long lo, hi;
     lrq_split((long)t->B * n_head, ith, nth, &lo, &hi);
     for (long idx = lo; idx < hi; idx++) {
@@ -236,22 +261,23 @@ static void attn_worker(void *arg, int ith, int nth) {
         const float *q = c->q + (size_t)b * c->q_dim + (size_t)h * hd;
         float mx = -INFINITY;
         for (int j = 0; j <= pos; j++) {
-            float s;
-            dot(hd, &s, q, kc + (size_t)j * c->kv_dim + (size_t)hk * hd);
-            s *= scale;
+            const float s = ord->f32_vec(hd, kc + (size_t)j * c->kv_dim + (size_t)hk * hd, q) * scale;
             sc[j] = s;
             if (s > mx) mx = s;
         }
+        const int n16 = (pos + 16) & ~15, n64 = (pos + 64) & ~63;
+        for (int j = 0; j <= pos; j++) sc[j] -= mx;
+        ord->exp(pos + 1, sc, sc);
+        for (int j = pos + 1; j < n64; j++) sc[j] = 0.0f;
         double sum = 0.0;
-        for (int j = 0; j <= pos; j++) {
-            float e = expf(sc[j] - mx);
-            sc[j] = e;
-            sum += (double)e;
-        }
+        for (int j0 = 0; j0 < n16; j0 += 16) sum += (double)lrq_order_hsum16(sc + j0);
         const float inv = (float)(1.0 / sum);
+        for (int j = 0; j <= pos; j++) sc[j] *= inv;
         float *o = c->att + (size_t)b * c->q_dim + (size_t)h * hd;
-        for (int d = 0; d < hd; d++) o[d] = 0.0f;
-        for (int j = 0; j <= pos; j++) axpy(o, vc + (size_t)j * c->kv_dim + (size_t)hk * hd, sc[j] * inv, hd);
+        const float *v = vt + (size_t)hk * hd * c->n_ctx_pad;
+        for (int d = 0; d < hd; d++)
+            o[d] = t->B >= 2 ? ord->f32_gemm(n16, v + (size_t)d * c->n_ctx_pad, sc)
+                             : ord->f32_vec(n64, v + (size_t)d * c->n_ctx_pad, sc);
     }
 }
 
@@ -305,12 +331,19 @@ static void tok_worker(void *arg, int ith, int nth) {
             for (int h = 0; h < hp->n_head_kv; h++) rope_apply(k + h * hd, cs, hp->n_rot, neox);
             size_t off = ((size_t)t->layer * c->n_ctx + (size_t)(c->n_past + b)) * c->kv_dim;
             memcpy(c->kc + off, k, (size_t)c->kv_dim * sizeof(float));
-            memcpy(c->vc + off, v, (size_t)c->kv_dim * sizeof(float));
+            float *vt = c->vt + (size_t)t->layer * c->kv_dim * c->n_ctx_pad + (c->n_past + b);
+            for (int64_t i = 0; i < c->kv_dim; i++) vt[(size_t)i * c->n_ctx_pad] = v[i];
             break;
         }
         case OP_SWIGLU: {
             float *g = c->gate + b * hp->n_ff, *u = c->up + b * hp->n_ff;
-            for (int64_t i = 0; i < hp->n_ff; i++) g[i] = g[i] / (1.0f + expf(-g[i])) * u[i];
+            /* ggml_vec_swiglu_f32: its vector exp on whole groups of 16, libm expf on the rest */
+            const int64_t nv = hp->n_ff & ~(int64_t)15;
+            float *e = c->ffn_tmp + (size_t)ith * hp->n_ff;
+            for (int64_t i = 0; i < nv; i++) e[i] = 0.0f - g[i];
+            c->ord->exp(nv, e, e);
+            for (int64_t i = 0; i < nv; i++) g[i] = g[i] / (1.0f + e[i]) * u[i];
+            for (int64_t i = nv; i < hp->n_ff; i++) g[i] = g[i] / (1.0f + expf(-g[i])) * u[i];
             break;
         }
         case OP_RESID: {
@@ -350,8 +383,11 @@ int lrq_ctx_new(lrq_ctx **out, const lrq_model *m, int n_ctx, int n_batch, int n
     if (!(c->pool = lrq_pool_new(n_threads))) goto fail;
     size_t B = (size_t)n_batch, cache = (size_t)hp->n_layer * (size_t)n_ctx * (size_t)c->kv_dim;
 #define ALLOC(f, count) do { if (!(c->f = lrq_calloc((count), sizeof(float)))) goto fail; } while (0)
+    c->n_ctx_pad = (n_ctx + 63) & ~63;
+    c->ord = lrq_order_get();
     ALLOC(kc, cache);
-    ALLOC(vc, cache);
+    ALLOC(vt, (size_t)hp->n_layer * (size_t)c->kv_dim * (size_t)c->n_ctx_pad);
+    ALLOC(ffn_tmp, (size_t)n_threads * (size_t)hp->n_ff);
     ALLOC(x, B * (size_t)hp->n_embd);
     ALLOC(xn, B * (size_t)kmax);
     ALLOC(q, B * (size_t)c->q_dim);
@@ -362,7 +398,7 @@ int lrq_ctx_new(lrq_ctx **out, const lrq_model *m, int n_ctx, int n_batch, int n
     ALLOC(gate, B * (size_t)hp->n_ff);
     ALLOC(up, B * (size_t)hp->n_ff);
     ALLOC(logits, B * (size_t)hp->n_vocab);
-    ALLOC(scores, (size_t)n_threads * (size_t)n_ctx);
+    ALLOC(scores, (size_t)n_threads * (size_t)c->n_ctx_pad);
     ALLOC(rope, B * (size_t)hp->n_rot);
 #undef ALLOC
     for (int i = 0; i < N_PARTNERS; i++) {
@@ -381,7 +417,7 @@ fail:
 void lrq_ctx_free(lrq_ctx *c) {
     if (!c) return;
     lrq_pool_free(c->pool);
-    free(c->kc); free(c->vc); free(c->x); free(c->xn); free(c->q); free(c->k); free(c->v);
+    free(c->kc); free(c->vt); free(c->ffn_tmp); free(c->x); free(c->xn); free(c->q); free(c->k); free(c->v);
     free(c->att); free(c->tmp); free(c->gate); free(c->up); free(c->logits); free(c->scores); free(c->rope);
     for (int i = 0; i < N_PARTNERS; i++) lrq_free_aligned(c->act[i]);
     free(c);
@@ -411,6 +447,8 @@ const float *lrq_ctx_eval(lrq_ctx *c, const int32_t *tokens, int n, int logits_f
     tok_run(c, OP_EMBED, -1, n, tokens);
     for (int l = 0; l < hp->n_layer; l++) {
         const lrq_layer *L = &m->layers[l];
+        /* llama.cpp drops the rows without logits before the last layer's FFN */
+        const int ffn_rows = l == hp->n_layer - 1 ? n - logits_from : n;
         tok_run(c, OP_ATTN_IN, l, n, NULL);
         act_set(c, c->xn);
         matmul(c, L->wq, L->bq, c->q, n);
@@ -424,11 +462,11 @@ const float *lrq_ctx_eval(lrq_ctx *c, const int32_t *tokens, int n, int logits_f
         tok_run(c, OP_RESID, l, n, NULL);
         tok_run(c, OP_FFN_IN, l, n, NULL);
         act_set(c, c->xn);
-        matmul(c, L->ffn_gate, NULL, c->gate, n);
-        matmul(c, L->ffn_up, NULL, c->up, n);
+        matmul_o(c, L->ffn_gate, NULL, c->gate, n, ffn_rows);
+        matmul_o(c, L->ffn_up, NULL, c->up, n, ffn_rows);
         tok_run(c, OP_SWIGLU, l, n, NULL);
         act_set(c, c->gate);
-        matmul(c, L->ffn_down, NULL, c->tmp, n);
+        matmul_o(c, L->ffn_down, NULL, c->tmp, n, ffn_rows);
         tok_run(c, OP_RESID, l, n, NULL);
     }
     /* Final norm and output projection, for tokens logits_from .. n-1. */

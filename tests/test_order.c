@@ -1,0 +1,79 @@
+/* test_order.c — the llama.cpp-order kernels (kern/order.h): the fast
+ * implementation must give the same bits as the scalar specification, for
+ * every length, including the F32 tail rule and exp in place with arguments
+ * that leave the normal range. Also spot values of the specification. */
+#include "testlib.h"
+#include "kern/order.h"
+#include "core/core.h"
+
+#include <math.h>
+#include <string.h>
+
+static void fill(float *x, int n, uint64_t *s, float scale) {
+    for (int i = 0; i < n; i++) x[i] = test_rand_f32(s) * scale;
+}
+
+static void test_dots_match_spec(void) {
+    const lrq_order_kernels *r = lrq_order_ref(), *f = lrq_order_get();
+    uint64_t s = 42;
+    static float x[2048], y[2048];
+    static uint16_t hx[2048], hy[2048];
+    int bad = 0;
+    for (int it = 0; it < 3000; it++) {
+        int n = 1 + (int)(test_rand_u64(&s) % 1500);
+        fill(x, n, &s, 3.0f);
+        fill(y, n, &s, 3.0f);
+        for (int i = 0; i < n; i++) { hx[i] = lrq_f32_to_f16(x[i]); hy[i] = lrq_f32_to_bf16(y[i]); }
+        float a, b;
+        bad += r->f32_vec(n, x, y) != f->f32_vec(n, x, y);
+        if (n >= 16) bad += r->f32_gemm(n & ~15, x, y) != f->f32_gemm(n & ~15, x, y);
+        r->f16_vec(n, &a, hx, hx); f->f16_vec(n, &b, hx, hx); bad += a != b;
+        if (n >= 16) { r->f16_gemm(n & ~15, &a, hx, hx); f->f16_gemm(n & ~15, &b, hx, hx); bad += a != b; }
+        r->bf16_vec(n, &a, hy, hy); f->bf16_vec(n, &b, hy, hy); bad += a != b;
+        if (n >= 32) { r->bf16_gemm(n & ~31, &a, hy, hy); f->bf16_gemm(n & ~31, &b, hy, hy); bad += a != b; }
+    }
+    CHECKF(bad == 0, "%d mismatches between the fast and the reference order kernels", bad);
+}
+
+static void test_exp_in_place(void) {
+    const lrq_order_kernels *r = lrq_order_ref(), *f = lrq_order_get();
+    uint64_t s = 7;
+    static float x[1024], a[1024], b[1024];
+    int bad = 0;
+    for (int it = 0; it < 500; it++) {
+        int n = 1 + (int)(test_rand_u64(&s) % 1000);
+        fill(x, n, &s, 200.0f); /* reaches past the normal range on both sides */
+        r->exp(n, x, a);
+        memcpy(b, x, sizeof(float) * (size_t)n);
+        f->exp(n, b, b); /* in place */
+        bad += memcmp(a, b, sizeof(float) * (size_t)n) != 0;
+    }
+    CHECKF(bad == 0, "%d exp mismatches (in place)", bad);
+    /* The polynomial is accurate: within 2 ulp-ish of libm over the softmax range. */
+    float worst = 0;
+    for (float v = -80.0f; v <= 80.0f; v += 0.37f) {
+        float e = lrq_order_exp1(v), want = expf(v);
+        float rel = fabsf(e - want) / want;
+        if (rel > worst) worst = rel;
+    }
+    CHECKF(worst < 1e-6f, "exp relative error %g", worst);
+    CHECK(lrq_order_exp1(-200.0f) == 0.0f);
+    CHECK(isinf(lrq_order_exp1(200.0f)));
+}
+
+static void test_hsum16_order(void) {
+    /* (a8+a0)... chosen so that the association is visible in float */
+    float a[16] = {0};
+    a[0] = 1e8f; a[8] = -1e8f; a[1] = 1.0f; a[4] = 1.0f;
+    CHECK(lrq_order_hsum16(a) == 2.0f);
+    float b[16] = {0};
+    b[0] = 1e8f; b[1] = 1.0f; b[2] = -1e8f; /* (u0+u2) first: 0, then + 1 */
+    CHECK(lrq_order_hsum16(b) == 1.0f);
+}
+
+int main(void) {
+    TEST_RUN(test_dots_match_spec);
+    TEST_RUN(test_exp_in_place);
+    TEST_RUN(test_hsum16_order);
+    return test_finish();
+}
