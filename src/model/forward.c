@@ -46,7 +46,7 @@ struct lrq_ctx {
     float *tmp;          /* [B][n_embd] matmul output before the residual add */
     float *gate, *up;    /* [B][n_ff] */
     float *logits;       /* [B][n_vocab] */
-    float *scores;       /* [n_threads][n_ctx] */
+    float *scores;       /* [n_threads][n_ctx_pad] */
     float *rope;         /* [B][n_rot] (cos, sin) pairs */
     void *act[N_PARTNERS];       /* [B][row bytes of k_max] per partner type */
     size_t act_stride[N_PARTNERS];
