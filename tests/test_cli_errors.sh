@@ -80,5 +80,11 @@ if [ "$g" = "$want" ]; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "F
 text=$("$LRQ" generate -m "$GGUF" -n 20 2>/dev/null)
 case "$text" in "Once upon a time"*) pass=$((pass + 1)) ;; *) fail=$((fail + 1)); echo "FAIL: greedy text from BOS: $text" ;; esac
 
+# mkrand: deterministic files with the real parameter count, loadable by lrq.
+"$LRQ" mkrand --shape qwen3-5m-like --vocab "$GGUF" --seed 3 -o "$T/r1.gguf" >/dev/null 2>&1
+"$LRQ" mkrand --shape qwen3-5m-like --vocab "$GGUF" --seed 3 -o "$T/r2.gguf" >/dev/null 2>&1
+params=$("$LRQ" info "$T/r1.gguf" 2>/dev/null | sed -n 's/^parameters: \([0-9]*\).*/\1/p')
+if cmp -s "$T/r1.gguf" "$T/r2.gguf" && [ "$params" = "4984832" ]; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: mkrand (params '$params')"; fi
+
 echo "$pass passed, $fail failed"
 [ $fail -eq 0 ]

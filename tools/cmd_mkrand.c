@@ -236,7 +236,9 @@ static int copy_tokenizer(lrq_gguf_writer *w, const lrq_gguf *g, uint64_t n_tok,
 
 /* ---------- generation ---------- */
 
-/* llama_ftype of a file whose matrices are all `type` (general.file_type). */
+/* llama_ftype of a file whose matrices are all `type` (general.file_type;
+ * llama.cpp only displays it). A uniform k-quant file is labelled with the
+ * "small" variant of its type, the mix closest to "every matrix one type". */
 static int file_type_of(int type) {
     switch (type) {
     case LRQ_TYPE_F32: return 0;
@@ -246,6 +248,11 @@ static int file_type_of(int type) {
     case LRQ_TYPE_Q8_0: return 7;
     case LRQ_TYPE_Q5_0: return 8;
     case LRQ_TYPE_Q5_1: return 9;
+    case LRQ_TYPE_Q2_K: return 10;
+    case LRQ_TYPE_Q3_K: return 11;
+    case LRQ_TYPE_Q4_K: return 14;
+    case LRQ_TYPE_Q5_K: return 16;
+    case LRQ_TYPE_Q6_K: return 18;
     case LRQ_TYPE_IQ4_NL: return 25;
     case LRQ_TYPE_BF16: return 32;
     default: return -1;
@@ -311,7 +318,8 @@ static void help(void) {
            "  real model, loadable by lrq and by llama.cpp, for speed measurements. Defaults: --shape qwen2.5-1.5b,\n"
            "  --type f16, --seed 1, --std 0.02, the Qwen3 tokenizer (tokenizers/qwen3/ggml-vocab-qwen3.gguf; the\n"
            "  shape's vocab must hold its tokens; extra rows get \"[PADi]\" tokens as llama.cpp's converter does).\n"
-           "  --type: f32, f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1, iq4_nl (every matrix; 1-D tensors stay f32).\n"
+           "  --type: any type with a reference quantizer (f32 f16 bf16 q8_0 q4_0 q4_1 q5_0 q5_1 iq4_nl q2_K..q6_K),\n"
+           "  used for every matrix (1-D tensors stay f32); for llama.cpp's type mixes quantize an f16 file instead.\n"
            "  --embd-type: type of token_embd (and output) instead of --type. --layers: fewer layers (quick tests).\n"
            "  Same seed, same float weights for every --type. A scratch file of the model's size is used next to OUT.\n"
            "  shapes:\n");
