@@ -11,7 +11,8 @@
 #define LRQ_DEFAULT_TEXT "data/tinystories/TinyStories-valid.first22docs.txt"
 
 /* Path of a file under the shared folder: $LRQ_SHARED, else ../shared
- * relative to the working directory, else relative to the executable. */
+ * relative to the working directory, else relative to the executable, else
+ * the folder the build was configured with (LRQ_SHARED_DIR). */
 const char *cli_shared_path(const char *rel);
 
 /* Print "lrq CMD: <last error>" to stderr and return 1 (an exit status). */

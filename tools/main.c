@@ -43,6 +43,10 @@ const char *cli_shared_path(const char *rel) {
         snprintf(b, PATH_MAX, "%s/../../../shared/%s", tmp, rel);
         if (stat(b, &st) == 0) return b;
     }
+#ifdef LRQ_SHARED_DIR
+    snprintf(b, PATH_MAX, "%s/%s", LRQ_SHARED_DIR, rel); /* where the build was configured to find it */
+    if (stat(b, &st) == 0) return b;
+#endif
     snprintf(b, PATH_MAX, "../shared/%s", rel);
     return b;
 }
