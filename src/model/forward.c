@@ -157,13 +157,14 @@ static void matmul_o(lrq_ctx *c, const lrq_tensor *W, const lrq_tensor *bias, fl
     mm_task t = { .W = W, .bias = bias ? bias->data : NULL, .out = out, .out_stride = W->ne[1], .B = B,
                   .N = W->ne[1], .K = K, .dot = tt->vec_dot };
     LRQ_ASSERT(lrq_row_size(W->type, K, &t.row_bytes) == 0);
-    if (B >= 2) t.gemm = lrq_gemm_get(W->type, &t.tile_r, &t.tile_c); /* one token: a tile would waste work */
     if (W->type == LRQ_TYPE_F16 || W->type == LRQ_TYPE_BF16) {
-        /* F16/BF16 activations are rounded again after this matmul: reproduce llama.cpp's order exactly. */
+        /* F16/BF16 activations are rounded again after this matmul: reproduce llama.cpp's order exactly
+         * (one dot per output; no tile kernel keeps that order yet). */
         const int f16 = W->type == LRQ_TYPE_F16;
         const int gemm = order_rows >= 2 && K % (f16 ? 16 : 32) == 0 && W->ne[1] % 4 == 0;
         t.dot = f16 ? (gemm ? c->ord->f16_gemm : c->ord->f16_vec) : (gemm ? c->ord->bf16_gemm : c->ord->bf16_vec);
-        t.gemm = NULL;
+    } else if (B >= 2) {
+        t.gemm = lrq_gemm_get(W->type, &t.tile_r, &t.tile_c); /* one token: a tile would waste work */
     }
     if (tt->vec_dot_type == LRQ_TYPE_F32) {
         t.act = c->act_src;
