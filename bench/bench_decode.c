@@ -30,7 +30,7 @@
 #include "core/core.h"
 #include "core/pool.h"
 #include "model/model.h"
-#include "quant/qtypes.h"
+#include "fmt/types.h"
 
 #include <errno.h>
 #include <math.h>
@@ -204,6 +204,7 @@ static void usage(void) {
 }
 
 int main(int argc, char **argv) {
+    lrq_types_init(); /* register the kernels into the type table */
     const char *model = NULL, *vocab = NULL;
     int n_threads = 2, P = 0, N = 32, R = 5, W = 1, do_mv = 0, membw = 0;
     uint64_t seed = 1234;

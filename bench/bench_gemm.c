@@ -9,7 +9,7 @@
 #define _POSIX_C_SOURCE 200809L /* clock_gettime */
 #include "core/core.h"
 #include "kern/gemm.h"
-#include "quant/qtypes.h"
+#include "fmt/types.h"
 
 #include <math.h>
 #include <stdio.h>

@@ -8,8 +8,10 @@
  *   bench_kern [K] [R]
  */
 #define _POSIX_C_SOURCE 200809L /* clock_gettime */
+#include "fmt/types.h"
 #include "core/core.h"
-#include "quant/quant_impl.h"
+#include "fmt/impl.h"
+#include "kern/dots.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -97,6 +99,7 @@ static double run(dot_fn fn, int64_t k, int64_t rows, const uint8_t *w, size_t r
 }
 
 int main(int argc, char **argv) {
+    lrq_types_init(); /* register the kernels into the type table */
     int64_t k = argc > 1 ? atoll(argv[1]) : 4096;
     int64_t big = argc > 2 ? atoll(argv[2]) : 8192;
     if (k <= 0 || k % 32 || big <= 0) {

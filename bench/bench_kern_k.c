@@ -8,9 +8,10 @@
  */
 #define _POSIX_C_SOURCE 200809L /* clock_gettime */
 #include "core/core.h"
-#include "quant/qtypes.h"
-#include "quant/quant_impl.h"
-#include "quant/quant_k.h"
+#include "fmt/types.h"
+#include "fmt/impl.h"
+#include "kern/dots.h"
+#include "fmt/kquant.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -81,6 +82,7 @@ static double measure(dot_fn f, const uint8_t *w, size_t row_bytes, int rows, co
 }
 
 int main(int argc, char **argv) {
+    lrq_types_init(); /* register the kernels into the type table */
     const double secs = argc > 1 ? atof(argv[1]) : 0.2;
     static const struct {
         const char *name;

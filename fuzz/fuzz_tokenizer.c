@@ -13,9 +13,9 @@
  * are missing, mode 0 is skipped. Build: cmake -DLRQ_FUZZ=ON with clang.
  */
 #define _POSIX_C_SOURCE 200809L
-#include "io/vocab.h"
+#include "tok/vocab.h"
 #include "io/gguf.h"
-#include "io/unicode.h"
+#include "tok/unicode.h"
 #include "core/core.h"
 
 #include <stdio.h>

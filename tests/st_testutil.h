@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #include "io/safetensors.h"
-#include "quant/qtypes.h"
+#include "fmt/types.h"
 
 /* A fresh empty directory under /tmp (static buffer, rotating); NULL on failure. */
 static inline const char *tu_mkdtemp(void) {

@@ -18,7 +18,7 @@
 #include "core/core.h"
 #include "io/gguf.h"
 #include "kern/gemm.h"
-#include "quant/qtypes.h"
+#include "fmt/types.h"
 
 #include <math.h>
 #include <stdlib.h>

@@ -7,7 +7,7 @@
 #include "testlib.h"
 #include "io/gguf.h"
 #include "core/core.h"
-#include "quant/qtypes.h"
+#include "fmt/types.h"
 
 #include <dirent.h>
 #include <math.h>
@@ -777,6 +777,7 @@ static void test_rewrite_in_place(void) {
 }
 
 int main(void) {
+    lrq_types_init(); /* register the kernels into the type table */
     snprintf(tmpdir, sizeof tmpdir, "/tmp/lrq_test_gguf_XXXXXX");
     if (!mkdtemp(tmpdir)) {
         perror("mkdtemp");

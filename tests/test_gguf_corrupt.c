@@ -15,7 +15,7 @@
 #include "testlib.h"
 #include "io/gguf.h"
 #include "core/core.h"
-#include "quant/qtypes.h"
+#include "fmt/types.h"
 
 #include <dirent.h>
 #include <stdlib.h>

@@ -9,7 +9,7 @@
  * tokens are batched (bit-identical). */
 #include "testlib.h"
 #include "model/model.h"
-#include "io/vocab.h"
+#include "tok/vocab.h"
 #include "core/core.h"
 
 #include <math.h>

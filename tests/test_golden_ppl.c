@@ -10,7 +10,7 @@
 #include "core/core.h"
 #include "eval/ppl.h"
 #include "io/text.h"
-#include "io/vocab.h"
+#include "tok/vocab.h"
 #include "model/model.h"
 
 #include <math.h>

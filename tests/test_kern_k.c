@@ -13,9 +13,10 @@
 
 #include "core/core.h"
 #include "core/mapfile.h"
-#include "quant/qtypes.h"
-#include "quant/quant_impl.h"
-#include "quant/quant_k.h"
+#include "fmt/types.h"
+#include "fmt/impl.h"
+#include "kern/dots.h"
+#include "fmt/kquant.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -862,6 +863,7 @@ static void test_dispatch(void) {
 }
 
 int main(void) {
+    lrq_types_init(); /* register the kernels into the type table */
     TEST_RUN(test_act_q8_K);
     TEST_RUN(test_dequant_real);
     TEST_RUN(test_quant_ref_real);

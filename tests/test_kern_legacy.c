@@ -14,9 +14,11 @@
  *    dequantized rows.
  * A tiny GGUF tensor locator lives here so the test depends only on the
  * code under test. */
+#include "fmt/types.h"
 #include "testlib.h"
 #include "core/core.h"
-#include "quant/quant_impl.h"
+#include "fmt/impl.h"
+#include "kern/dots.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -981,6 +983,7 @@ static void test_dots_exact(void) {
 }
 
 int main(void) {
+    lrq_types_init(); /* register the kernels into the type table */
     TEST_RUN(test_f16_exhaustive);
     TEST_RUN(test_f32_to_f16);
     TEST_RUN(test_f16_to_f32_vs_f16c);

@@ -10,7 +10,7 @@
 #include "io/gguf.h"
 #include "io/llama2c.h"
 #include "model/weights.h"
-#include "quant/qtypes.h"
+#include "fmt/types.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -8,7 +8,7 @@
 #include "core/core.h"
 #include "io/gguf.h"
 #include "model/model.h"
-#include "quant/qtypes.h"
+#include "fmt/types.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -10,9 +10,9 @@
 #include "core/core.h"
 #include "io/gguf.h"
 #include "io/safetensors.h"
-#include "io/vocab.h"
+#include "tok/vocab.h"
 #include "model/weights.h"
-#include "quant/qtypes.h"
+#include "fmt/types.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -12,7 +12,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "testlib.h"
 
-#include "io/vocab.h"
+#include "tok/vocab.h"
 #include "io/gguf.h"
 #include "core/core.h"
 #include "core/mapfile.h"

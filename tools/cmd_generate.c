@@ -4,7 +4,7 @@
 #include "cli.h"
 #include "core/core.h"
 #include "eval/sample.h"
-#include "io/vocab.h"
+#include "tok/vocab.h"
 #include "model/model.h"
 
 #include <stdlib.h>

@@ -4,9 +4,9 @@
 #include "cli.h"
 #include "core/core.h"
 #include "io/gguf.h"
-#include "io/vocab.h"
+#include "tok/vocab.h"
 #include "model/model.h"
-#include "quant/qtypes.h"
+#include "fmt/types.h"
 
 #include <stdlib.h>
 #include <string.h>

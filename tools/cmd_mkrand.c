@@ -26,7 +26,7 @@
 #include "core/core.h"
 #include "core/mapfile.h"
 #include "io/gguf.h"
-#include "quant/qtypes.h"
+#include "fmt/types.h"
 
 #include <errno.h>
 #include <inttypes.h>

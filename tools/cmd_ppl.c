@@ -3,9 +3,9 @@
 #include "core/core.h"
 #include "eval/ppl.h"
 #include "io/text.h"
-#include "io/vocab.h"
+#include "tok/vocab.h"
 #include "model/model.h"
-#include "quant/qtypes.h"
+#include "fmt/types.h"
 
 #include <stdlib.h>
 #include <string.h>

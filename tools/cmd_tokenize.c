@@ -4,7 +4,7 @@
 #include "core/core.h"
 #include "io/gguf.h"
 #include "io/text.h"
-#include "io/vocab.h"
+#include "tok/vocab.h"
 #include "model/model.h"
 
 #include <stdlib.h>

@@ -2,7 +2,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "cli.h"
 #include "lrq.h"
-#include "quant/qtypes.h"
+#include "fmt/types.h"
 
 #include <errno.h>
 #include <limits.h>

@@ -7,7 +7,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "eval/ppl.h"
 #include "core/core.h"
-#include "io/vocab.h"
+#include "tok/vocab.h"
 #include "model/model.h"
 
 #include <math.h>

@@ -12,7 +12,7 @@
 #include "io/gguf_impl.h"
 #include "core/core.h"
 #include "core/mapfile.h"
-#include "quant/qtypes.h"
+#include "fmt/types.h"
 
 #include <inttypes.h>
 #include <limits.h>

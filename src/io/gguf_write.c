@@ -12,7 +12,7 @@
 #include "io/gguf.h"
 #include "io/gguf_impl.h"
 #include "core/core.h"
-#include "quant/qtypes.h"
+#include "fmt/types.h"
 
 #include <errno.h>
 #include <fcntl.h>

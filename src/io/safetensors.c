@@ -4,7 +4,7 @@
 #include "core/core.h"
 #include "core/mapfile.h"
 #include "io/json.h"
-#include "quant/qtypes.h"
+#include "fmt/types.h"
 
 #include <dirent.h>
 #include <errno.h>

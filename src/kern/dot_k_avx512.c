@@ -12,9 +12,10 @@
  *
  * Inputs: n % 256 == 0; x and y need no particular alignment.
  */
-#include "quant/quant_impl.h"
-#include "quant/quant_k.h"
-#include "quant/qtypes.h"
+#include "fmt/impl.h"
+#include "kern/dots.h"
+#include "fmt/kquant.h"
+#include "fmt/types.h"
 
 #include <immintrin.h>
 #include <math.h>

@@ -30,9 +30,10 @@
  * Other float orders give results within a few ulp; these give llama.cpp's
  * exact numbers.
  */
-#include "quant/quant_impl.h"
-#include "quant/quant_k.h"
-#include "quant/qtypes.h"
+#include "fmt/impl.h"
+#include "kern/dots.h"
+#include "fmt/kquant.h"
+#include "fmt/types.h"
 
 #include <math.h>
 

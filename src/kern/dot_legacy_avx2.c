@@ -12,16 +12,15 @@
  * (q8_0, iq4_nl) use the usual sign trick |x| * (y * sign x): exact for
  * every weight byte as long as no activation quant is -128 (negating -128
  * overflows); lrq_act_q8_0 produces -128 only from inf/NaN input. */
-#include "quant/quant_impl.h"
+#include "fmt/impl.h"
+#include "kern/dots.h"
+#include "fmt/blocks.h"
 #include "core/core.h"
 
 #include <immintrin.h>
 
-#define QK 32
 
-static inline uint16_t ld16(const uint8_t *p) { uint16_t v; memcpy(&v, p, 2); return v; }
-static inline uint32_t ld32(const uint8_t *p) { uint32_t v; memcpy(&v, p, 4); return v; }
-static inline float h2f(const uint8_t *p) { return _cvtsh_ss(ld16(p)); }
+static inline float h2f(const uint8_t *p) { return _cvtsh_ss(lrq_rd16(p)); }
 
 static inline float hsum8(__m256 v) {
     __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
@@ -64,9 +63,9 @@ static inline __m256i dot_s8(__m256i x, __m256i y) {
 }
 
 void lrq_dot_q4_0_avx2(int64_t n, float *s, const void *vx, const void *vy) {
-    LRQ_ASSERT(n % QK == 0);
+    LRQ_ASSERT(n % LRQ_QK0 == 0);
     const uint8_t *x = vx, *y = vy;
-    const int64_t nb = n / QK;
+    const int64_t nb = n / LRQ_QK0;
     const __m256i eight = _mm256_set1_epi8(8);
     __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
     int64_t ib = 0;
@@ -84,9 +83,9 @@ void lrq_dot_q4_0_avx2(int64_t n, float *s, const void *vx, const void *vy) {
 }
 
 void lrq_dot_q4_1_avx2(int64_t n, float *s, const void *vx, const void *vy) {
-    LRQ_ASSERT(n % QK == 0);
+    LRQ_ASSERT(n % LRQ_QK0 == 0);
     const uint8_t *x = vx, *y = vy;
-    const int64_t nb = n / QK;
+    const int64_t nb = n / LRQ_QK0;
     __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
     float off = 0.0f;
     int64_t ib = 0;
@@ -106,22 +105,22 @@ void lrq_dot_q4_1_avx2(int64_t n, float *s, const void *vx, const void *vy) {
 }
 
 void lrq_dot_q5_0_avx2(int64_t n, float *s, const void *vx, const void *vy) {
-    LRQ_ASSERT(n % QK == 0);
+    LRQ_ASSERT(n % LRQ_QK0 == 0);
     const uint8_t *x = vx, *y = vy;
-    const int64_t nb = n / QK;
+    const int64_t nb = n / LRQ_QK0;
     const __m256i sixteen = _mm256_set1_epi8(16);
     __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
     int64_t ib = 0;
     for (; ib + 1 < nb; ib += 2, x += 44, y += 68) {
-        __m256i u0 = _mm256_or_si256(nibbles32(x + 6), bit5_32(ld32(x + 2)));
-        __m256i u1 = _mm256_or_si256(nibbles32(x + 28), bit5_32(ld32(x + 24)));
+        __m256i u0 = _mm256_or_si256(nibbles32(x + 6), bit5_32(lrq_rd32(x + 2)));
+        __m256i u1 = _mm256_or_si256(nibbles32(x + 28), bit5_32(lrq_rd32(x + 24)));
         __m256i p0 = dot_u8_off(u0, _mm256_loadu_si256((const __m256i *)(y + 2)), sixteen);
         __m256i p1 = dot_u8_off(u1, _mm256_loadu_si256((const __m256i *)(y + 36)), sixteen);
         acc0 = _mm256_fmadd_ps(_mm256_set1_ps(h2f(x) * h2f(y)), _mm256_cvtepi32_ps(p0), acc0);
         acc1 = _mm256_fmadd_ps(_mm256_set1_ps(h2f(x + 22) * h2f(y + 34)), _mm256_cvtepi32_ps(p1), acc1);
     }
     for (; ib < nb; ib++, x += 22, y += 34) {
-        __m256i u0 = _mm256_or_si256(nibbles32(x + 6), bit5_32(ld32(x + 2)));
+        __m256i u0 = _mm256_or_si256(nibbles32(x + 6), bit5_32(lrq_rd32(x + 2)));
         __m256i p0 = dot_u8_off(u0, _mm256_loadu_si256((const __m256i *)(y + 2)), sixteen);
         acc0 = _mm256_fmadd_ps(_mm256_set1_ps(h2f(x) * h2f(y)), _mm256_cvtepi32_ps(p0), acc0);
     }
@@ -129,15 +128,15 @@ void lrq_dot_q5_0_avx2(int64_t n, float *s, const void *vx, const void *vy) {
 }
 
 void lrq_dot_q5_1_avx2(int64_t n, float *s, const void *vx, const void *vy) {
-    LRQ_ASSERT(n % QK == 0);
+    LRQ_ASSERT(n % LRQ_QK0 == 0);
     const uint8_t *x = vx, *y = vy;
-    const int64_t nb = n / QK;
+    const int64_t nb = n / LRQ_QK0;
     __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
     float off = 0.0f;
     int64_t ib = 0;
     for (; ib + 1 < nb; ib += 2, x += 48, y += 72) {
-        __m256i u0 = _mm256_or_si256(nibbles32(x + 8), bit5_32(ld32(x + 4)));
-        __m256i u1 = _mm256_or_si256(nibbles32(x + 32), bit5_32(ld32(x + 28)));
+        __m256i u0 = _mm256_or_si256(nibbles32(x + 8), bit5_32(lrq_rd32(x + 4)));
+        __m256i u1 = _mm256_or_si256(nibbles32(x + 32), bit5_32(lrq_rd32(x + 28)));
         __m256i p0 = dot_u8(u0, _mm256_loadu_si256((const __m256i *)(y + 4)));
         __m256i p1 = dot_u8(u1, _mm256_loadu_si256((const __m256i *)(y + 40)));
         acc0 = _mm256_fmadd_ps(_mm256_set1_ps(h2f(x) * h2f(y)), _mm256_cvtepi32_ps(p0), acc0);
@@ -145,7 +144,7 @@ void lrq_dot_q5_1_avx2(int64_t n, float *s, const void *vx, const void *vy) {
         off += h2f(x + 2) * h2f(y + 2) + h2f(x + 26) * h2f(y + 38);
     }
     for (; ib < nb; ib++, x += 24, y += 36) {
-        __m256i u0 = _mm256_or_si256(nibbles32(x + 8), bit5_32(ld32(x + 4)));
+        __m256i u0 = _mm256_or_si256(nibbles32(x + 8), bit5_32(lrq_rd32(x + 4)));
         __m256i p0 = dot_u8(u0, _mm256_loadu_si256((const __m256i *)(y + 4)));
         acc0 = _mm256_fmadd_ps(_mm256_set1_ps(h2f(x) * h2f(y)), _mm256_cvtepi32_ps(p0), acc0);
         off += h2f(x + 2) * h2f(y + 2);
@@ -154,9 +153,9 @@ void lrq_dot_q5_1_avx2(int64_t n, float *s, const void *vx, const void *vy) {
 }
 
 void lrq_dot_q8_0_avx2(int64_t n, float *s, const void *vx, const void *vy) {
-    LRQ_ASSERT(n % QK == 0);
+    LRQ_ASSERT(n % LRQ_QK0 == 0);
     const uint8_t *x = vx, *y = vy;
-    const int64_t nb = n / QK;
+    const int64_t nb = n / LRQ_QK0;
     __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
     int64_t ib = 0;
     for (; ib + 1 < nb; ib += 2, x += 68, y += 68) {
@@ -174,14 +173,14 @@ void lrq_dot_q8_0_avx2(int64_t n, float *s, const void *vx, const void *vy) {
 
 /* The IQ4_NL grid (file format constant), as a byte lookup table. */
 static inline __m256i iq4nl_table(void) {
-    const __m128i t = _mm_setr_epi8(-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113);
+    const __m128i t = _mm_loadu_si128((const __m128i *)(const void *)lrq_iq4nl_grid);
     return _mm256_broadcastsi128_si256(t);
 }
 
 void lrq_dot_iq4_nl_avx2(int64_t n, float *s, const void *vx, const void *vy) {
-    LRQ_ASSERT(n % QK == 0);
+    LRQ_ASSERT(n % LRQ_QK0 == 0);
     const uint8_t *x = vx, *y = vy;
-    const int64_t nb = n / QK;
+    const int64_t nb = n / LRQ_QK0;
     const __m256i tab = iq4nl_table();
     __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
     int64_t ib = 0;
@@ -254,6 +253,6 @@ void lrq_dot_bf16_avx2(int64_t n, float *s, const void *vx, const void *vy) {
     }
     for (; i + 8 <= n; i += 8) a0 = _mm256_fmadd_ps(ld_bf16x8(x + 2 * i), ld_bf16x8(y + 2 * i), a0);
     float sum = hsum8(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
-    for (; i < n; i++) sum += lrq_bf16_to_f32(ld16(x + 2 * i)) * lrq_bf16_to_f32(ld16(y + 2 * i));
+    for (; i < n; i++) sum += lrq_bf16_to_f32(lrq_rd16(x + 2 * i)) * lrq_bf16_to_f32(lrq_rd16(y + 2 * i));
     *s = sum;
 }

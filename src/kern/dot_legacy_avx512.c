@@ -15,16 +15,15 @@
  * Each block's eight i32 lanes are scaled by d_x * d_y in float and summed
  * lane-wise; block scales are gathered four at a time with vpermt2w and
  * converted with one vcvtph2ps (no scalar loads). */
-#include "quant/quant_impl.h"
+#include "fmt/impl.h"
+#include "kern/dots.h"
+#include "fmt/blocks.h"
 #include "core/core.h"
 
 #include <immintrin.h>
 
-#define QK 32
 
-static inline uint16_t ld16(const uint8_t *p) { uint16_t v; memcpy(&v, p, 2); return v; }
-static inline uint32_t ld32(const uint8_t *p) { uint32_t v; memcpy(&v, p, 4); return v; }
-static inline float h2f(const uint8_t *p) { return _cvtsh_ss(ld16(p)); }
+static inline float h2f(const uint8_t *p) { return _cvtsh_ss(lrq_rd16(p)); }
 
 static inline float hsum8(__m256 v) {
     __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
@@ -117,34 +116,34 @@ static inline __m256i dp_off256(__m256i u, __m256i y, __m256i c) {
 static inline __m512i dp512(__m512i u, __m512i y) { return _mm512_dpbusd_epi32(_mm512_setzero_si512(), u, y); }
 static inline __m256i dp256(__m256i u, __m256i y) { return _mm256_dpbusd_epi32(_mm256_setzero_si256(), u, y); }
 
-/* The loop shared by all integer types. XS, YS: block sizes of x and y;
+/* The loop shared by all integer types. XS, LRQ_Q8_0_SIZE: block sizes of x and y;
  * KERN2(xa, xb, ya, yb) -> __m512i lane sums of blocks a and b;
  * KERN1(xa, ya) -> __m256i lane sums of one block (the last nb % 4 blocks);
  * OFF: 1 if the type adds m_x * s_y per block (q4_1, q5_1: m at x + 2,
  * s at y + 2). */
-#define DOT_LOOP(XS, YS, KERN2, KERN1, OFF)                                                          \
-    LRQ_ASSERT(n % QK == 0);                                                                         \
-    _Static_assert(WINDOWS_OK(XS) && WINDOWS_OK(YS), "scale windows");                              \
-    static const uint16_t xidx_tab[32] = SCALE_IDX(XS), yidx_tab[32] = SCALE_IDX(YS);                \
+#define DOT_LOOP(XS, LRQ_Q8_0_SIZE, KERN2, KERN1, OFF)                                                          \
+    LRQ_ASSERT(n % LRQ_QK0 == 0);                                                                         \
+    _Static_assert(WINDOWS_OK(XS) && WINDOWS_OK(LRQ_Q8_0_SIZE), "scale windows");                              \
+    static const uint16_t xidx_tab[32] = SCALE_IDX(XS), yidx_tab[32] = SCALE_IDX(LRQ_Q8_0_SIZE);                \
     const __m512i xidx = _mm512_loadu_si512((const void *)xidx_tab);                                 \
     const __m512i yidx = _mm512_loadu_si512((const void *)yidx_tab);                                 \
     const uint8_t *x = vx, *y = vy;                                                                  \
-    const int64_t nb = n / QK;                                                                       \
+    const int64_t nb = n / LRQ_QK0;                                                                       \
     __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();                                   \
     __m128 offv = _mm_setzero_ps();                                                                  \
     int64_t ib = 0;                                                                                  \
-    for (; ib + 4 <= nb; ib += 4, x += 4 * (XS), y += 4 * (YS)) {                                    \
-        const __m512 sc = scales4(x, (XS), xidx, y, (YS), yidx);                                     \
+    for (; ib + 4 <= nb; ib += 4, x += 4 * (XS), y += 4 * (LRQ_Q8_0_SIZE)) {                                    \
+        const __m512 sc = scales4(x, (XS), xidx, y, (LRQ_Q8_0_SIZE), yidx);                                     \
         const __m128 d4 = dprod4(sc);                                                                \
-        const __m512i p01 = KERN2(x, x + (XS), y, y + (YS));                                         \
-        const __m512i p23 = KERN2(x + 2 * (XS), x + 3 * (XS), y + 2 * (YS), y + 3 * (YS));           \
+        const __m512i p01 = KERN2(x, x + (XS), y, y + (LRQ_Q8_0_SIZE));                                         \
+        const __m512i p23 = KERN2(x + 2 * (XS), x + 3 * (XS), y + 2 * (LRQ_Q8_0_SIZE), y + 3 * (LRQ_Q8_0_SIZE));           \
         acc0 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p01), spread2(d4, 0), acc0);                       \
         acc1 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p23), spread2(d4, 2), acc1);                       \
         if (OFF) offv = _mm_add_ps(offv, mprod4(sc));                                                \
     }                                                                                                \
     __m256 acc2 = _mm256_setzero_ps();                                                               \
     float off = 0.0f;                                                                                \
-    for (; ib < nb; ib++, x += (XS), y += (YS)) {                                                    \
+    for (; ib < nb; ib++, x += (XS), y += (LRQ_Q8_0_SIZE)) {                                                    \
         acc2 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(KERN1(x, y)), _mm256_set1_ps(h2f(x) * h2f(y)), acc2); \
         if (OFF) off += h2f(x + 2) * h2f(y + 2);                                                     \
     }                                                                                                \
@@ -181,13 +180,13 @@ void lrq_dot_q4_1_avx512(int64_t n, float *s, const void *vx, const void *vy) {
 /* ---- q5_0: d | qh[4] | qs[16]; y = q8_0. Bit i of qh is bit 4 of element
  * i, so the two blocks' qh words form a byte mask in element order. ---- */
 static inline __m512i q5_0_k2(const uint8_t *xa, const uint8_t *xb, const uint8_t *ya, const uint8_t *yb) {
-    const __mmask64 hi = (__mmask64)ld32(xa + 2) | ((__mmask64)ld32(xb + 2) << 32);
+    const __mmask64 hi = (__mmask64)lrq_rd32(xa + 2) | ((__mmask64)lrq_rd32(xb + 2) << 32);
     __m512i u = nibbles64(xa + 6, xb + 6);
     u = _mm512_or_si512(u, _mm512_maskz_mov_epi8(hi, _mm512_set1_epi8(16)));
     return dp_off512(u, bytes64(ya + 2, yb + 2), _mm512_set1_epi8(16));
 }
 static inline __m256i q5_0_k1(const uint8_t *xa, const uint8_t *ya) {
-    const __mmask32 hi = (__mmask32)ld32(xa + 2);
+    const __mmask32 hi = (__mmask32)lrq_rd32(xa + 2);
     __m256i u = _mm256_or_si256(nibbles32(xa + 6), _mm256_maskz_mov_epi8(hi, _mm256_set1_epi8(16)));
     return dp_off256(u, bytes32(ya + 2), _mm256_set1_epi8(16));
 }
@@ -197,13 +196,13 @@ void lrq_dot_q5_0_avx512(int64_t n, float *s, const void *vx, const void *vy) {
 
 /* ---- q5_1: d | m | qh[4] | qs[16]; y = q8_1 ---- */
 static inline __m512i q5_1_k2(const uint8_t *xa, const uint8_t *xb, const uint8_t *ya, const uint8_t *yb) {
-    const __mmask64 hi = (__mmask64)ld32(xa + 4) | ((__mmask64)ld32(xb + 4) << 32);
+    const __mmask64 hi = (__mmask64)lrq_rd32(xa + 4) | ((__mmask64)lrq_rd32(xb + 4) << 32);
     __m512i u = nibbles64(xa + 8, xb + 8);
     u = _mm512_or_si512(u, _mm512_maskz_mov_epi8(hi, _mm512_set1_epi8(16)));
     return dp512(u, bytes64(ya + 4, yb + 4));
 }
 static inline __m256i q5_1_k1(const uint8_t *xa, const uint8_t *ya) {
-    const __mmask32 hi = (__mmask32)ld32(xa + 4);
+    const __mmask32 hi = (__mmask32)lrq_rd32(xa + 4);
     __m256i u = _mm256_or_si256(nibbles32(xa + 8), _mm256_maskz_mov_epi8(hi, _mm256_set1_epi8(16)));
     return dp256(u, bytes32(ya + 4));
 }
@@ -227,8 +226,7 @@ void lrq_dot_q8_0_avx512(int64_t n, float *s, const void *vx, const void *vy) {
 /* ---- iq4_nl: d | qs[16] grid indices; y = q8_0. The lookup table holds
  * grid + 128 (1..241) so the looked-up bytes are unsigned. ---- */
 static inline __m128i iq4nl_table_u(void) {
-    return _mm_setr_epi8(1, 24, 45, 63, 79, 93, 106, 118, (char)129, (char)141, (char)153, (char)166, (char)181,
-                         (char)197, (char)217, (char)241);
+    return _mm_xor_si128(_mm_loadu_si128((const __m128i *)(const void *)lrq_iq4nl_grid), _mm_set1_epi8((char)0x80));
 }
 static inline __m512i iq4_nl_k2(const uint8_t *xa, const uint8_t *xb, const uint8_t *ya, const uint8_t *yb) {
     const __m512i u = _mm512_shuffle_epi8(_mm512_broadcast_i32x4(iq4nl_table_u()), nibbles64(xa + 2, xb + 2));

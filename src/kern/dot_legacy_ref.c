@@ -11,23 +11,17 @@
  *     float in 16 interleaved partial sums combined pairwise (see below).
  * Rows hold n values, n a multiple of the block size (32 for quantized
  * types). All reads are byte-wise, so rows need no alignment. */
-#include "quant/quant_impl.h"
+#include "fmt/impl.h"
+#include "kern/dots.h"
+#include "fmt/blocks.h"
 #include "core/core.h"
 
 #if defined(__clang__)
 #pragma STDC FP_CONTRACT OFF
 #endif
 
-#define QK 32
 
-static const int8_t iq4nl_grid[16] = {
-    -127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113,
-};
 
-static inline uint16_t rd16(const uint8_t *p) { return (uint16_t)(p[0] | (p[1] << 8)); }
-static inline uint32_t rd32(const uint8_t *p) {
-    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
-}
 
 /* binary16 -> float, exact, branch-light so loops over it vectorize (these
  * scalar kernels are the production path on CPUs without SIMD kernels).
@@ -44,7 +38,7 @@ static inline float h2f(uint16_t h) {
     const uint32_t is_special = 0u - (uint32_t)(em >= 0x7c00u); /* all ones for inf/NaN */
     return lrq_bits_to_f32(sign | (finite & ~is_special) | (special & is_special));
 }
-static inline float f16at(const uint8_t *p) { return h2f(rd16(p)); }
+static inline float f16at(const uint8_t *p) { return h2f(lrq_rd16(p)); }
 
 /* Float rows: products summed in NL interleaved float partial sums (lane
  * i % NL), then combined pairwise. A fixed order (deterministic on every
@@ -77,7 +71,7 @@ void lrq_dot_f16_ref(int64_t n, float *s, const void *vx, const void *vy) {
     *s = combine(acc);
 }
 
-static inline float bf16at(const uint8_t *p) { return lrq_bf16_to_f32(rd16(p)); }
+static inline float bf16at(const uint8_t *p) { return lrq_bf16_to_f32(lrq_rd16(p)); }
 
 void lrq_dot_bf16_ref(int64_t n, float *s, const void *vx, const void *vy) {
     const uint8_t *x = vx, *y = vy;
@@ -92,21 +86,19 @@ void lrq_dot_bf16_ref(int64_t n, float *s, const void *vx, const void *vy) {
 /* Exact integer dot of 32 weight levels with 32 int8 activations. */
 static inline int dot32(const int8_t *v, const int8_t *q) {
     int sumi = 0;
-    for (int j = 0; j < QK; j++) sumi += v[j] * q[j];
+    for (int j = 0; j < LRQ_QK0; j++) sumi += v[j] * q[j];
     return sumi;
 }
 
 /* q8_0 activation block: d at 0, 32 int8 quants at 2 (34 bytes). */
-#define Y0_SIZE 34
 /* q8_1 activation block: d at 0, s at 2, quants at 4 (36 bytes). */
-#define Y1_SIZE 36
 
 void lrq_dot_q4_0_ref(int64_t n, float *s, const void *vx, const void *vy) {
-    LRQ_ASSERT(n % QK == 0);
+    LRQ_ASSERT(n % LRQ_QK0 == 0);
     const uint8_t *x = vx, *y = vy;
     float sum = 0.0f;
-    for (int64_t ib = 0; ib < n / QK; ib++, x += 18, y += Y0_SIZE) {
-        int8_t v[QK];
+    for (int64_t ib = 0; ib < n / LRQ_QK0; ib++, x += 18, y += LRQ_Q8_0_SIZE) {
+        int8_t v[LRQ_QK0];
         for (int j = 0; j < 16; j++) {
             v[j] = (int8_t)((x[2 + j] & 0x0f) - 8);
             v[j + 16] = (int8_t)((x[2 + j] >> 4) - 8);
@@ -118,11 +110,11 @@ void lrq_dot_q4_0_ref(int64_t n, float *s, const void *vx, const void *vy) {
 }
 
 void lrq_dot_q4_1_ref(int64_t n, float *s, const void *vx, const void *vy) {
-    LRQ_ASSERT(n % QK == 0);
+    LRQ_ASSERT(n % LRQ_QK0 == 0);
     const uint8_t *x = vx, *y = vy;
     float sum = 0.0f;
-    for (int64_t ib = 0; ib < n / QK; ib++, x += 20, y += Y1_SIZE) {
-        int8_t v[QK];
+    for (int64_t ib = 0; ib < n / LRQ_QK0; ib++, x += 20, y += LRQ_Q8_1_SIZE) {
+        int8_t v[LRQ_QK0];
         for (int j = 0; j < 16; j++) {
             v[j] = (int8_t)(x[4 + j] & 0x0f);
             v[j + 16] = (int8_t)(x[4 + j] >> 4);
@@ -136,12 +128,12 @@ void lrq_dot_q4_1_ref(int64_t n, float *s, const void *vx, const void *vy) {
 }
 
 void lrq_dot_q5_0_ref(int64_t n, float *s, const void *vx, const void *vy) {
-    LRQ_ASSERT(n % QK == 0);
+    LRQ_ASSERT(n % LRQ_QK0 == 0);
     const uint8_t *x = vx, *y = vy;
     float sum = 0.0f;
-    for (int64_t ib = 0; ib < n / QK; ib++, x += 22, y += Y0_SIZE) {
-        const uint32_t qh = rd32(x + 2);
-        int8_t v[QK];
+    for (int64_t ib = 0; ib < n / LRQ_QK0; ib++, x += 22, y += LRQ_Q8_0_SIZE) {
+        const uint32_t qh = lrq_rd32(x + 2);
+        int8_t v[LRQ_QK0];
         for (int j = 0; j < 16; j++) {
             v[j] = (int8_t)(((x[6 + j] & 0x0f) | (int)(((qh >> j) & 1u) << 4)) - 16);
             v[j + 16] = (int8_t)(((x[6 + j] >> 4) | (int)(((qh >> (j + 16)) & 1u) << 4)) - 16);
@@ -153,12 +145,12 @@ void lrq_dot_q5_0_ref(int64_t n, float *s, const void *vx, const void *vy) {
 }
 
 void lrq_dot_q5_1_ref(int64_t n, float *s, const void *vx, const void *vy) {
-    LRQ_ASSERT(n % QK == 0);
+    LRQ_ASSERT(n % LRQ_QK0 == 0);
     const uint8_t *x = vx, *y = vy;
     float sum = 0.0f;
-    for (int64_t ib = 0; ib < n / QK; ib++, x += 24, y += Y1_SIZE) {
-        const uint32_t qh = rd32(x + 4);
-        int8_t v[QK];
+    for (int64_t ib = 0; ib < n / LRQ_QK0; ib++, x += 24, y += LRQ_Q8_1_SIZE) {
+        const uint32_t qh = lrq_rd32(x + 4);
+        int8_t v[LRQ_QK0];
         for (int j = 0; j < 16; j++) {
             v[j] = (int8_t)((x[8 + j] & 0x0f) | (int)(((qh >> j) & 1u) << 4));
             v[j + 16] = (int8_t)((x[8 + j] >> 4) | (int)(((qh >> (j + 16)) & 1u) << 4));
@@ -172,10 +164,10 @@ void lrq_dot_q5_1_ref(int64_t n, float *s, const void *vx, const void *vy) {
 }
 
 void lrq_dot_q8_0_ref(int64_t n, float *s, const void *vx, const void *vy) {
-    LRQ_ASSERT(n % QK == 0);
+    LRQ_ASSERT(n % LRQ_QK0 == 0);
     const uint8_t *x = vx, *y = vy;
     float sum = 0.0f;
-    for (int64_t ib = 0; ib < n / QK; ib++, x += 34, y += Y0_SIZE) {
+    for (int64_t ib = 0; ib < n / LRQ_QK0; ib++, x += 34, y += LRQ_Q8_0_SIZE) {
         const int sumi = dot32((const int8_t *)(x + 2), (const int8_t *)(y + 2));
         sum += (float)sumi * (f16at(x) * f16at(y));
     }
@@ -183,14 +175,14 @@ void lrq_dot_q8_0_ref(int64_t n, float *s, const void *vx, const void *vy) {
 }
 
 void lrq_dot_iq4_nl_ref(int64_t n, float *s, const void *vx, const void *vy) {
-    LRQ_ASSERT(n % QK == 0);
+    LRQ_ASSERT(n % LRQ_QK0 == 0);
     const uint8_t *x = vx, *y = vy;
     float sum = 0.0f;
-    for (int64_t ib = 0; ib < n / QK; ib++, x += 18, y += Y0_SIZE) {
-        int8_t v[QK];
+    for (int64_t ib = 0; ib < n / LRQ_QK0; ib++, x += 18, y += LRQ_Q8_0_SIZE) {
+        int8_t v[LRQ_QK0];
         for (int j = 0; j < 16; j++) {
-            v[j] = iq4nl_grid[x[2 + j] & 0x0f];
-            v[j + 16] = iq4nl_grid[x[2 + j] >> 4];
+            v[j] = lrq_iq4nl_grid[x[2 + j] & 0x0f];
+            v[j + 16] = lrq_iq4nl_grid[x[2 + j] >> 4];
         }
         const int sumi = dot32(v, (const int8_t *)(y + 2));
         sum += (f16at(y) * f16at(x)) * (float)sumi;

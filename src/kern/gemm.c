@@ -3,7 +3,8 @@
  * bit for bit, and lrq_gemm_get checks that this is the vec_dot the type
  * traits selected. */
 #include "kern/gemm.h"
-#include "quant/quant_impl.h"
+#include "fmt/impl.h"
+#include "kern/dots.h"
 
 #include <string.h>
 
@@ -69,12 +70,9 @@ lrq_gemm_fn lrq_gemm_get_isa(int type, const char *isa, int *tile_rows, int *til
 }
 
 lrq_gemm_fn lrq_gemm_get(int type, int *tile_rows, int *tile_cols) {
+    lrq_types_init();
     const lrq_type_traits *tt = lrq_type_get(type);
-    lrq_vec_dot_fn dot = NULL;
-    lrq_gemm_fn g = tt ? lrq_gemm_get_isa(type, lrq_types_isa(), tile_rows, tile_cols, &dot) : NULL;
-    if (!g || dot != tt->vec_dot) {
-        *tile_rows = *tile_cols = 0;
-        return NULL;
-    }
-    return g;
+    *tile_rows = tt && tt->gemm ? tt->gemm_rows : 0;
+    *tile_cols = tt && tt->gemm ? tt->gemm_cols : 0;
+    return tt ? tt->gemm : NULL;
 }

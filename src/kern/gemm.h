@@ -19,7 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "quant/qtypes.h"
+#include "fmt/types.h"
 
 /* C[c * c_stride + r] = dot(W row r, A row c) for 0 <= r < nr, 0 <= c < nc,
  * where W row r starts at (const char *)W + r * w_stride (K values of the
@@ -29,8 +29,7 @@
  * costs as much as a full one: the missing rows/columns are computed from
  * duplicated inputs and not stored). No alignment is required. c_stride
  * counts floats. */
-typedef void (*lrq_gemm_fn)(int64_t K, const void *W, size_t w_stride, int nr, const void *A, size_t a_stride,
-                            int nc, float *C, size_t c_stride);
+/* (lrq_gemm_fn is declared in fmt/types.h, where the traits row holds one.) */
 
 /* The tile kernel for weight type `type` at the ISA selected by
  * lrq_types_init() (lrq_types_isa(), LRQ_ISA), with its tile size in

@@ -11,8 +11,9 @@
  *
  * Compiled with -mavx2 -mfma -mf16c; only called when the CPU has them. */
 #include "kern/gemm.h"
+#include "fmt/blocks.h"
 #include "core/core.h"
-#include "quant/quant_k.h"
+#include "fmt/kquant.h"
 
 #include <immintrin.h>
 
@@ -20,9 +21,7 @@
 #define TC 4 /* activation rows per tile */
 #define TN (TR * TC)
 
-static inline uint16_t ld16(const uint8_t *p) { uint16_t v; memcpy(&v, p, 2); return v; }
-static inline uint32_t ld32(const uint8_t *p) { uint32_t v; memcpy(&v, p, 4); return v; }
-static inline float h2f(const uint8_t *p) { return _cvtsh_ss(ld16(p)); }
+static inline float h2f(const uint8_t *p) { return _cvtsh_ss(lrq_rd16(p)); }
 static inline float ldf(const uint8_t *p) { float v; memcpy(&v, p, 4); return v; }
 
 #define LD256(p) _mm256_loadu_si256((const __m256i *)(const void *)(p))
@@ -71,8 +70,6 @@ static inline void store_tile(__m256 res, int nr, int nc, float *C, size_t cs) {
 
 /* ======================= legacy integer types ======================= */
 
-#define QK 32
-#define YS 34 /* q8_0 block */
 
 static inline __m256i nibbles32(const uint8_t *p) {
     const __m128i raw = _mm_loadu_si128((const __m128i *)p);
@@ -91,23 +88,23 @@ static inline __m256i q8_0_lanes(__m256i ax, __m256i x, __m256i y) {
  * the blocks p, p+2, ... for all outputs. */
 void lrq_gemm_q8_0_avx2(int64_t K, const void *W, size_t ws, int nr, const void *A, size_t as, int nc, float *C,
                         size_t cs) {
-    LRQ_ASSERT(K % QK == 0);
+    LRQ_ASSERT(K % LRQ_QK0 == 0);
     const uint8_t *w[TR], *a[TC];
     tile_ptrs(W, ws, nr, A, as, nc, w, a);
-    const int64_t nb = K / QK;
+    const int64_t nb = K / LRQ_QK0;
     __m256 sum[TN];
     for (int p = 0; p < 2; p++) {
         __m256 acc[TN];
         for (int o = 0; o < TN; o++) acc[o] = _mm256_setzero_ps();
         for (int64_t ib = p; ib < nb; ib += 2) {
             __m256 dy[TC];
-            for (int c = 0; c < TC; c++) dy[c] = _mm256_set1_ps(h2f(a[c] + ib * YS));
+            for (int c = 0; c < TC; c++) dy[c] = _mm256_set1_ps(h2f(a[c] + ib * LRQ_Q8_0_SIZE));
             for (int r = 0; r < TR; r++) {
                 const uint8_t *xp = w[r] + ib * 34;
                 const __m256i x = LD256(xp + 2), ax = _mm256_sign_epi8(x, x);
                 const __m256 dx = _mm256_set1_ps(h2f(xp));
                 for (int c = 0; c < TC; c++) {
-                    const __m256i l = q8_0_lanes(ax, x, LD256(a[c] + ib * YS + 2));
+                    const __m256i l = q8_0_lanes(ax, x, LD256(a[c] + ib * LRQ_Q8_0_SIZE + 2));
                     /* broadcast(d_x) * broadcast(d_y): the vec_dot's scalar product in every lane */
                     acc[TC * r + c] = _mm256_fmadd_ps(_mm256_mul_ps(dx, dy[c]), _mm256_cvtepi32_ps(l), acc[TC * r + c]);
                 }
@@ -123,10 +120,10 @@ void lrq_gemm_q8_0_avx2(int64_t K, const void *W, size_t ws, int nr, const void 
  * order as q8_0. */
 void lrq_gemm_q4_0_avx2(int64_t K, const void *W, size_t ws, int nr, const void *A, size_t as, int nc, float *C,
                         size_t cs) {
-    LRQ_ASSERT(K % QK == 0);
+    LRQ_ASSERT(K % LRQ_QK0 == 0);
     const uint8_t *w[TR], *a[TC];
     tile_ptrs(W, ws, nr, A, as, nc, w, a);
-    const int64_t nb = K / QK;
+    const int64_t nb = K / LRQ_QK0;
     const __m256i eight = _mm256_set1_epi8(8), one = _mm256_set1_epi16(1);
     __m256 sum[TN];
     for (int p = 0; p < 2; p++) {
@@ -136,8 +133,8 @@ void lrq_gemm_q4_0_avx2(int64_t K, const void *W, size_t ws, int nr, const void 
             __m256 dy[TC];
             __m256i y[TC], cy[TC];
             for (int c = 0; c < TC; c++) {
-                dy[c] = _mm256_set1_ps(h2f(a[c] + ib * YS));
-                y[c] = LD256(a[c] + ib * YS + 2);
+                dy[c] = _mm256_set1_ps(h2f(a[c] + ib * LRQ_Q8_0_SIZE));
+                y[c] = LD256(a[c] + ib * LRQ_Q8_0_SIZE + 2);
                 cy[c] = _mm256_maddubs_epi16(eight, y[c]);
             }
             for (int r = 0; r < TR; r++) {
@@ -234,14 +231,14 @@ static inline __m256i scale_one(__m128i s8, int j) { return _mm256_cvtepu8_epi16
 
 /* Q4_K/Q5_K 6-bit scales and mins as bytes: [sc0..sc7 | m0..m7]. */
 static inline __m128i k4_scales8(const uint8_t *q) {
-    const uint32_t w0 = ld32(q), w1 = ld32(q + 4), w2 = ld32(q + 8);
+    const uint32_t w0 = lrq_rd32(q), w1 = lrq_rd32(q + 4), w2 = lrq_rd32(q + 8);
     const uint32_t s_lo = w0 & 0x3f3f3f3fu, m_lo = w1 & 0x3f3f3f3fu;
     const uint32_t s_hi = (w2 & 0x0f0f0f0fu) | (((w0 >> 6) & 0x03030303u) << 4);
     const uint32_t m_hi = ((w2 >> 4) & 0x0f0f0f0fu) | (((w1 >> 6) & 0x03030303u) << 4);
     return _mm_set_epi32((int)m_hi, (int)m_lo, (int)s_hi, (int)s_lo);
 }
 static inline __m128i k3_scales8(const uint8_t *q) {
-    const uint32_t w0 = ld32(q), w1 = ld32(q + 4), w2 = ld32(q + 8);
+    const uint32_t w0 = lrq_rd32(q), w1 = lrq_rd32(q + 4), w2 = lrq_rd32(q + 8);
     const uint32_t a = (w0 & 0x0f0f0f0fu) | ((w2 & 0x03030303u) << 4);
     const uint32_t b = (w1 & 0x0f0f0f0fu) | (((w2 >> 2) & 0x03030303u) << 4);
     const uint32_t c = ((w0 >> 4) & 0x0f0f0f0fu) | (((w2 >> 4) & 0x03030303u) << 4);

@@ -19,8 +19,9 @@
  * Compiled with the AVX-512 F/BW/VL/DQ/VNNI flags; only called when the CPU
  * has them (gemm.c). */
 #include "kern/gemm.h"
+#include "fmt/blocks.h"
 #include "core/core.h"
-#include "quant/quant_k.h"
+#include "fmt/kquant.h"
 
 #include <immintrin.h>
 
@@ -28,9 +29,7 @@
 #define TC 4 /* activation rows per tile */
 #define TN (TR * TC)
 
-static inline uint16_t ld16(const uint8_t *p) { uint16_t v; memcpy(&v, p, 2); return v; }
-static inline uint32_t ld32(const uint8_t *p) { uint32_t v; memcpy(&v, p, 4); return v; }
-static inline float h2f(const uint8_t *p) { return _cvtsh_ss(ld16(p)); }
+static inline float h2f(const uint8_t *p) { return _cvtsh_ss(lrq_rd16(p)); }
 
 /* Row and column start pointers; rows >= nr and columns >= nc repeat the
  * last real one (computed, never stored). */
@@ -80,8 +79,6 @@ static inline void store_tile(__m512 res, int nr, int nc, float *C, size_t cs) {
 
 /* ======================= legacy integer types ======================= */
 
-#define QK 32
-#define YS 34 /* q8_0 block: d (f16) | qs[32] */
 
 /* 32 bytes at pa and 32 at pb. */
 static inline __m512i bytes64(const uint8_t *pa, const uint8_t *pb) {
@@ -105,7 +102,7 @@ static inline __m256i nibbles32(const uint8_t *p) {
 
 /* fp16 at p in lanes 0..7 and fp16 at p + bs in lanes 8..15, as floats. */
 static inline __m512 scale2(const uint8_t *p, size_t bs) {
-    const __m256i h = _mm256_mask_set1_epi16(_mm256_set1_epi16((short)ld16(p)), 0xff00, (short)ld16(p + bs));
+    const __m256i h = _mm256_mask_set1_epi16(_mm256_set1_epi16((short)lrq_rd16(p)), 0xff00, (short)lrq_rd16(p + bs));
     return _mm512_cvtph_ps(h);
 }
 
@@ -119,16 +116,15 @@ static inline __m256i q8_0_u1(const uint8_t *x) {
 static inline __m512i q4_0_u2(const uint8_t *xa, const uint8_t *xb) { return nibbles64(xa + 2, xb + 2); }
 static inline __m256i q4_0_u1(const uint8_t *x) { return nibbles32(x + 2); }
 static inline __m512i q5_0_u2(const uint8_t *xa, const uint8_t *xb) {
-    const __mmask64 hi = (__mmask64)ld32(xa + 2) | ((__mmask64)ld32(xb + 2) << 32);
+    const __mmask64 hi = (__mmask64)lrq_rd32(xa + 2) | ((__mmask64)lrq_rd32(xb + 2) << 32);
     return _mm512_or_si512(nibbles64(xa + 6, xb + 6), _mm512_maskz_mov_epi8(hi, _mm512_set1_epi8(16)));
 }
 static inline __m256i q5_0_u1(const uint8_t *x) {
-    const __mmask32 hi = (__mmask32)ld32(x + 2);
+    const __mmask32 hi = (__mmask32)lrq_rd32(x + 2);
     return _mm256_or_si256(nibbles32(x + 6), _mm256_maskz_mov_epi8(hi, _mm256_set1_epi8(16)));
 }
 static inline __m128i iq4nl_table_u(void) { /* the IQ4_NL grid + 128 */
-    return _mm_setr_epi8(1, 24, 45, 63, 79, 93, 106, 118, (char)129, (char)141, (char)153, (char)166, (char)181,
-                         (char)197, (char)217, (char)241);
+    return _mm_xor_si128(_mm_loadu_si128((const __m128i *)(const void *)lrq_iq4nl_grid), _mm_set1_epi8((char)0x80));
 }
 static inline __m512i iq4_nl_u2(const uint8_t *xa, const uint8_t *xb) {
     return _mm512_shuffle_epi8(_mm512_broadcast_i32x4(iq4nl_table_u()), nibbles64(xa + 2, xb + 2));
@@ -146,10 +142,10 @@ static inline __m256i iq4_nl_u1(const uint8_t *x) {
 #define LEG_TILE(NAME, XS, U2, U1, CB)                                                                      \
     void NAME(int64_t K, const void *W, size_t ws, int nr, const void *A, size_t as, int nc, float *C,        \
               size_t cs) {                                                                                    \
-        LRQ_ASSERT(K % QK == 0);                                                                              \
+        LRQ_ASSERT(K % LRQ_QK0 == 0);                                                                              \
         const uint8_t *w[TR], *a[TC];                                                                         \
         tile_ptrs(W, ws, nr, A, as, nc, w, a);                                                                \
-        const int64_t nb = K / QK, ng = nb / 4;                                                               \
+        const int64_t nb = K / LRQ_QK0, ng = nb / 4;                                                               \
         const __m512i cb = _mm512_set1_epi8((char)(CB)), z = _mm512_setzero_si512();                        \
         __m512 sum[TN];                                                                                       \
         for (int p = 0; p < 2; p++) {                                                                         \
@@ -161,10 +157,10 @@ static inline __m256i iq4_nl_u1(const uint8_t *x) {
                 __m512i yv[TC], ny[TC];                                                                       \
                 __m512 dy[TC];                                                                                \
                 for (int c = 0; c < TC; c++) {                                                                \
-                    const uint8_t *yp = a[c] + b0 * YS;                                                       \
-                    yv[c] = bytes64(yp + 2, yp + YS + 2);                                                     \
+                    const uint8_t *yp = a[c] + b0 * LRQ_Q8_0_SIZE;                                                       \
+                    yv[c] = bytes64(yp + 2, yp + LRQ_Q8_0_SIZE + 2);                                                     \
                     ny[c] = _mm512_sub_epi32(z, _mm512_dpbusd_epi32(z, cb, yv[c]));                           \
-                    dy[c] = scale2(yp, YS);                                                                   \
+                    dy[c] = scale2(yp, LRQ_Q8_0_SIZE);                                                                   \
                 }                                                                                             \
                 for (int r = 0; r < TR; r++) {                                                                \
                     const uint8_t *xp = w[r] + b0 * (XS);                                                     \
@@ -187,7 +183,7 @@ static inline __m256i iq4_nl_u1(const uint8_t *x) {
                 for (int c = 0; c < TC; c++) {                                                                \
                     __m256 acc2 = _mm256_setzero_ps();                                                        \
                     for (int64_t ib = 4 * ng; ib < nb; ib++) {                                                \
-                        const uint8_t *xp = w[r] + ib * (XS), *yp = a[c] + ib * YS;                           \
+                        const uint8_t *xp = w[r] + ib * (XS), *yp = a[c] + ib * LRQ_Q8_0_SIZE;                           \
                         const __m256i y = bytes32(yp + 2);                                                    \
                         const __m256i ps = _mm256_sub_epi32(_mm256_dpbusd_epi32(z1, U1(xp), y),               \
                                                             _mm256_dpbusd_epi32(z1, cb1, y));                 \
@@ -294,7 +290,7 @@ static inline __m512i idx16_runs(int r0, int r1) {
 
 /* Q4_K/Q5_K 6-bit scales and mins as int16: [sc0..sc7 | m0..m7]. */
 static inline __m256i k4_scales16(const uint8_t *q) {
-    const uint32_t w0 = ld32(q), w1 = ld32(q + 4), w2 = ld32(q + 8);
+    const uint32_t w0 = lrq_rd32(q), w1 = lrq_rd32(q + 4), w2 = lrq_rd32(q + 8);
     const uint32_t s_lo = w0 & 0x3f3f3f3fu, m_lo = w1 & 0x3f3f3f3fu;
     const uint32_t s_hi = (w2 & 0x0f0f0f0fu) | (((w0 >> 6) & 0x03030303u) << 4);
     const uint32_t m_hi = ((w2 >> 4) & 0x0f0f0f0fu) | (((w1 >> 6) & 0x03030303u) << 4);
@@ -302,7 +298,7 @@ static inline __m256i k4_scales16(const uint8_t *q) {
 }
 /* Q3_K scales as 16 int8 in -32..31. */
 static inline __m128i k3_scales8(const uint8_t *q) {
-    const uint32_t w0 = ld32(q), w1 = ld32(q + 4), w2 = ld32(q + 8);
+    const uint32_t w0 = lrq_rd32(q), w1 = lrq_rd32(q + 4), w2 = lrq_rd32(q + 8);
     const uint32_t a = (w0 & 0x0f0f0f0fu) | ((w2 & 0x03030303u) << 4);
     const uint32_t b = (w1 & 0x0f0f0f0fu) | (((w2 >> 2) & 0x03030303u) << 4);
     const uint32_t c = ((w0 >> 4) & 0x0f0f0f0fu) | (((w2 >> 4) & 0x03030303u) << 4);
@@ -378,8 +374,8 @@ static inline __m128 col_d(const uint8_t *const a[TC], int64_t b) {
 }
 /* The fp16 at offset off of block b of each row, as floats. */
 static inline __m128 row_h(const uint8_t *const w[TR], int64_t b, size_t bs, size_t off) {
-    return _mm_cvtph_ps(_mm_setr_epi16((short)ld16(w[0] + b * bs + off), (short)ld16(w[1] + b * bs + off),
-                                       (short)ld16(w[2] + b * bs + off), (short)ld16(w[3] + b * bs + off), 0, 0, 0, 0));
+    return _mm_cvtph_ps(_mm_setr_epi16((short)lrq_rd16(w[0] + b * bs + off), (short)lrq_rd16(w[1] + b * bs + off),
+                                       (short)lrq_rd16(w[2] + b * bs + off), (short)lrq_rd16(w[3] + b * bs + off), 0, 0, 0, 0));
 }
 
 /* ---- "S/M" types (Q2_K, Q4_K): per block S = sum scale*code*act and

@@ -2,7 +2,7 @@
  * (see order.h), and the dispatcher. */
 #include "kern/order.h"
 #include "core/core.h"
-#include "quant/qtypes.h"
+#include "fmt/types.h"
 
 #include <math.h>
 #include <string.h>

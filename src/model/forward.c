@@ -19,7 +19,7 @@
 #include "core/pool.h"
 #include "kern/gemm.h"
 #include "kern/order.h"
-#include "quant/qtypes.h"
+#include "fmt/types.h"
 
 #include <math.h>
 #include <stdlib.h>

@@ -3,8 +3,8 @@
 #include "model/model.h"
 #include "core/core.h"
 #include "io/gguf.h"
-#include "io/vocab.h"
-#include "quant/qtypes.h"
+#include "tok/vocab.h"
+#include "fmt/types.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -148,6 +148,7 @@ static int load_vocab_file(struct lrq_vocab **out, const char *path, int32_t n_v
 
 int lrq_model_load(lrq_model **out, const char *path, const char *vocab_path) {
     *out = NULL;
+    lrq_types_init(); /* kernels registered before lrq_type_supported is asked */
     lrq_model *m = lrq_calloc(1, sizeof *m);
     if (!m) return -1;
     if (lrq_weights_load(&m->w, path)) goto fail;

@@ -4,8 +4,8 @@
 #include "model/weights.h"
 #include "core/core.h"
 #include "io/gguf.h"
-#include "io/vocab.h"
-#include "quant/qtypes.h"
+#include "tok/vocab.h"
+#include "fmt/types.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -155,6 +155,7 @@ static int is_dir(const char *path) {
 
 int lrq_weights_load(lrq_weights **out, const char *path) {
     *out = NULL;
+    lrq_types_init();
     if (is_dir(path)) return lrq_weights_load_hf(out, path);
     FILE *f = fopen(path, "rb");
     if (!f) return lrq_err_set("%s: cannot open", path);

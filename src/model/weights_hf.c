@@ -23,8 +23,8 @@
 #include "core/mapfile.h"
 #include "io/json.h"
 #include "io/safetensors.h"
-#include "io/vocab.h"
-#include "quant/qtypes.h"
+#include "tok/vocab.h"
+#include "fmt/types.h"
 
 #include <math.h>
 #include <stdio.h>

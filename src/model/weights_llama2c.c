@@ -6,7 +6,7 @@
 #include "model/weights.h"
 #include "core/core.h"
 #include "io/llama2c.h"
-#include "quant/qtypes.h"
+#include "fmt/types.h"
 
 #include <stdio.h>
 #include <stdlib.h>

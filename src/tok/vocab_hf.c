@@ -12,7 +12,7 @@
  * the added tokens; without a config, from a TemplateProcessing post
  * processor. (The converter also reads config.json for ids; an id found
  * nowhere stays unset here instead of taking llama.cpp's numeric default.) */
-#include "io/vocab_impl.h"
+#include "tok/vocab_impl.h"
 #include "io/json.h"
 #include "core/core.h"
 #include "core/mapfile.h"

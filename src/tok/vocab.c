@@ -2,9 +2,9 @@
  * llama.cpp's load-time special-token rules, special-token partitioning of
  * the input, and token -> text. The merge loops live in tok_spm.c and
  * tok_bpe.c; the Hugging Face loader in vocab_hf.c. */
-#include "io/vocab_impl.h"
+#include "tok/vocab_impl.h"
 #include "io/gguf.h"
-#include "io/unicode.h"
+#include "tok/unicode.h"
 #include "core/core.h"
 #include "core/mapfile.h"
 

@@ -24,7 +24,8 @@
  * conversions that C leaves undefined (NaN, out of range) are emulated as
  * x86's cvttss2si does (0x80000000), so garbage input gives llama.cpp's
  * garbage, never undefined behaviour. */
-#include "quant/quant_impl.h"
+#include "fmt/impl.h"
+#include "fmt/blocks.h"
 #include "core/core.h"
 
 #include <float.h>
@@ -35,22 +36,18 @@
 #pragma STDC FP_CONTRACT OFF
 #endif
 
-#define QK 32 /* elements per block, every block type in this file */
-
-/* The IQ4_NL grid: part of the file format (ggml's kvalues_iq4nl). */
-static const int8_t iq4nl_grid[16] = {
+/* The IQ4_NL grid (see blocks.h): public data of the file format. */
+const int8_t lrq_iq4nl_grid[16] = {
     -127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113,
 };
 
-static inline uint16_t rd16(const uint8_t *p) { return (uint16_t)(p[0] | (p[1] << 8)); }
-static inline uint32_t rd32(const uint8_t *p) {
-    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
-}
+
+
 static inline void wr16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)v; p[1] = (uint8_t)(v >> 8); }
 static inline void wr32(uint8_t *p, uint32_t v) {
     p[0] = (uint8_t)v; p[1] = (uint8_t)(v >> 8); p[2] = (uint8_t)(v >> 16); p[3] = (uint8_t)(v >> 24);
 }
-static inline float f16at(const uint8_t *p) { return lrq_f16_to_f32(rd16(p)); }
+static inline float f16at(const uint8_t *p) { return lrq_f16_to_f32(lrq_rd16(p)); }
 
 /* ggml-base's scalar fp32->fp16 (used by llama-quantize for block scales and
  * F16 tensors): round-to-nearest-even like F16C for every non-NaN input, but
@@ -98,13 +95,13 @@ void lrq_dequant_f16(const void *x, float *y, int64_t n) {
 
 void lrq_dequant_bf16(const void *x, float *y, int64_t n) {
     const uint8_t *p = x;
-    for (int64_t i = 0; i < n; i++) y[i] = lrq_bf16_to_f32(rd16(p + 2 * i));
+    for (int64_t i = 0; i < n; i++) y[i] = lrq_bf16_to_f32(lrq_rd16(p + 2 * i));
 }
 
 void lrq_dequant_q4_0(const void *x, float *y, int64_t n) {
-    LRQ_ASSERT(n % QK == 0);
+    LRQ_ASSERT(n % LRQ_QK0 == 0);
     const uint8_t *b = x;
-    for (int64_t i = 0; i < n / QK; i++, b += 18, y += QK) {
+    for (int64_t i = 0; i < n / LRQ_QK0; i++, b += 18, y += LRQ_QK0) {
         const float d = f16at(b);
         for (int j = 0; j < 16; j++) {
             y[j] = (float)((b[2 + j] & 0x0f) - 8) * d;
@@ -114,9 +111,9 @@ void lrq_dequant_q4_0(const void *x, float *y, int64_t n) {
 }
 
 void lrq_dequant_q4_1(const void *x, float *y, int64_t n) {
-    LRQ_ASSERT(n % QK == 0);
+    LRQ_ASSERT(n % LRQ_QK0 == 0);
     const uint8_t *b = x;
-    for (int64_t i = 0; i < n / QK; i++, b += 20, y += QK) {
+    for (int64_t i = 0; i < n / LRQ_QK0; i++, b += 20, y += LRQ_QK0) {
         const float d = f16at(b), m = f16at(b + 2);
         for (int j = 0; j < 16; j++) {
             float p0 = (float)(b[4 + j] & 0x0f) * d; /* rounded product, then add: no FMA */
@@ -128,11 +125,11 @@ void lrq_dequant_q4_1(const void *x, float *y, int64_t n) {
 }
 
 void lrq_dequant_q5_0(const void *x, float *y, int64_t n) {
-    LRQ_ASSERT(n % QK == 0);
+    LRQ_ASSERT(n % LRQ_QK0 == 0);
     const uint8_t *b = x;
-    for (int64_t i = 0; i < n / QK; i++, b += 22, y += QK) {
+    for (int64_t i = 0; i < n / LRQ_QK0; i++, b += 22, y += LRQ_QK0) {
         const float d = f16at(b);
-        const uint32_t qh = rd32(b + 2);
+        const uint32_t qh = lrq_rd32(b + 2);
         for (int j = 0; j < 16; j++) {
             int v0 = (b[6 + j] & 0x0f) | (int)(((qh >> j) & 1u) << 4);
             int v1 = (b[6 + j] >> 4) | (int)(((qh >> (j + 16)) & 1u) << 4);
@@ -143,11 +140,11 @@ void lrq_dequant_q5_0(const void *x, float *y, int64_t n) {
 }
 
 void lrq_dequant_q5_1(const void *x, float *y, int64_t n) {
-    LRQ_ASSERT(n % QK == 0);
+    LRQ_ASSERT(n % LRQ_QK0 == 0);
     const uint8_t *b = x;
-    for (int64_t i = 0; i < n / QK; i++, b += 24, y += QK) {
+    for (int64_t i = 0; i < n / LRQ_QK0; i++, b += 24, y += LRQ_QK0) {
         const float d = f16at(b), m = f16at(b + 2);
-        const uint32_t qh = rd32(b + 4);
+        const uint32_t qh = lrq_rd32(b + 4);
         for (int j = 0; j < 16; j++) {
             int v0 = (b[8 + j] & 0x0f) | (int)(((qh >> j) & 1u) << 4);
             int v1 = (b[8 + j] >> 4) | (int)(((qh >> (j + 16)) & 1u) << 4);
@@ -160,31 +157,31 @@ void lrq_dequant_q5_1(const void *x, float *y, int64_t n) {
 }
 
 void lrq_dequant_q8_0(const void *x, float *y, int64_t n) {
-    LRQ_ASSERT(n % QK == 0);
+    LRQ_ASSERT(n % LRQ_QK0 == 0);
     const uint8_t *b = x;
-    for (int64_t i = 0; i < n / QK; i++, b += 34, y += QK) {
+    for (int64_t i = 0; i < n / LRQ_QK0; i++, b += 34, y += LRQ_QK0) {
         const float d = f16at(b);
-        for (int j = 0; j < QK; j++) y[j] = (float)(int8_t)b[2 + j] * d;
+        for (int j = 0; j < LRQ_QK0; j++) y[j] = (float)(int8_t)b[2 + j] * d;
     }
 }
 
 void lrq_dequant_q8_1(const void *x, float *y, int64_t n) {
-    LRQ_ASSERT(n % QK == 0);
+    LRQ_ASSERT(n % LRQ_QK0 == 0);
     const uint8_t *b = x;
-    for (int64_t i = 0; i < n / QK; i++, b += 36, y += QK) {
+    for (int64_t i = 0; i < n / LRQ_QK0; i++, b += 36, y += LRQ_QK0) {
         const float d = f16at(b);
-        for (int j = 0; j < QK; j++) y[j] = (float)(int8_t)b[4 + j] * d;
+        for (int j = 0; j < LRQ_QK0; j++) y[j] = (float)(int8_t)b[4 + j] * d;
     }
 }
 
 void lrq_dequant_iq4_nl(const void *x, float *y, int64_t n) {
-    LRQ_ASSERT(n % QK == 0);
+    LRQ_ASSERT(n % LRQ_QK0 == 0);
     const uint8_t *b = x;
-    for (int64_t i = 0; i < n / QK; i++, b += 18, y += QK) {
+    for (int64_t i = 0; i < n / LRQ_QK0; i++, b += 18, y += LRQ_QK0) {
         const float d = f16at(b);
         for (int j = 0; j < 16; j++) {
-            y[j] = d * (float)iq4nl_grid[b[2 + j] & 0x0f];
-            y[j + 16] = d * (float)iq4nl_grid[b[2 + j] >> 4];
+            y[j] = d * (float)lrq_iq4nl_grid[b[2 + j] & 0x0f];
+            y[j + 16] = d * (float)lrq_iq4nl_grid[b[2 + j] >> 4];
         }
     }
 }
@@ -216,7 +213,7 @@ void lrq_quant_ref_bf16(const float *x, void *y, int64_t n) {
  * symmetric quantizers pick it: its sign decides the sign of the scale. */
 static float signed_absmax(const float *x) {
     float amax = 0.0f, max = 0.0f;
-    for (int j = 0; j < QK; j++) {
+    for (int j = 0; j < LRQ_QK0; j++) {
         if (amax < fabsf(x[j])) {
             amax = fabsf(x[j]);
             max = x[j];
@@ -227,7 +224,7 @@ static float signed_absmax(const float *x) {
 
 static void block_minmax(const float *x, float *mn, float *mx) {
     float lo = FLT_MAX, hi = -FLT_MAX;
-    for (int j = 0; j < QK; j++) {
+    for (int j = 0; j < LRQ_QK0; j++) {
         if (x[j] < lo) lo = x[j];
         if (x[j] > hi) hi = x[j];
     }
@@ -241,9 +238,9 @@ static inline int imin(int a, int b) { return a < b ? a : b; }
  * fully used on the side of the extreme; + 8.5 then truncation rounds
  * half up. */
 void lrq_quant_ref_q4_0(const float *x, void *y, int64_t n) {
-    LRQ_ASSERT(n % QK == 0);
+    LRQ_ASSERT(n % LRQ_QK0 == 0);
     uint8_t *b = y;
-    for (int64_t i = 0; i < n / QK; i++, x += QK, b += 18) {
+    for (int64_t i = 0; i < n / LRQ_QK0; i++, x += LRQ_QK0, b += 18) {
         const float d = signed_absmax(x) / -8.0f;
         const float id = d != 0.0f ? 1.0f / d : 0.0f;
         wr16(b, f32_to_f16_base(d));
@@ -256,9 +253,9 @@ void lrq_quant_ref_q4_0(const float *x, void *y, int64_t n) {
 }
 
 void lrq_quant_ref_q4_1(const float *x, void *y, int64_t n) {
-    LRQ_ASSERT(n % QK == 0);
+    LRQ_ASSERT(n % LRQ_QK0 == 0);
     uint8_t *b = y;
-    for (int64_t i = 0; i < n / QK; i++, x += QK, b += 20) {
+    for (int64_t i = 0; i < n / LRQ_QK0; i++, x += LRQ_QK0, b += 20) {
         float mn, mx;
         block_minmax(x, &mn, &mx);
         const float d = (mx - mn) / 15.0f;
@@ -274,9 +271,9 @@ void lrq_quant_ref_q4_1(const float *x, void *y, int64_t n) {
 }
 
 void lrq_quant_ref_q5_0(const float *x, void *y, int64_t n) {
-    LRQ_ASSERT(n % QK == 0);
+    LRQ_ASSERT(n % LRQ_QK0 == 0);
     uint8_t *b = y;
-    for (int64_t i = 0; i < n / QK; i++, x += QK, b += 22) {
+    for (int64_t i = 0; i < n / LRQ_QK0; i++, x += LRQ_QK0, b += 22) {
         const float d = signed_absmax(x) / -16.0f;
         const float id = d != 0.0f ? 1.0f / d : 0.0f;
         wr16(b, f32_to_f16_base(d));
@@ -293,9 +290,9 @@ void lrq_quant_ref_q5_0(const float *x, void *y, int64_t n) {
 }
 
 void lrq_quant_ref_q5_1(const float *x, void *y, int64_t n) {
-    LRQ_ASSERT(n % QK == 0);
+    LRQ_ASSERT(n % LRQ_QK0 == 0);
     uint8_t *b = y;
-    for (int64_t i = 0; i < n / QK; i++, x += QK, b += 24) {
+    for (int64_t i = 0; i < n / LRQ_QK0; i++, x += LRQ_QK0, b += 24) {
         float mn, mx;
         block_minmax(x, &mn, &mx);
         const float d = (mx - mn) / 31.0f;
@@ -316,30 +313,30 @@ void lrq_quant_ref_q5_1(const float *x, void *y, int64_t n) {
 }
 
 void lrq_quant_ref_q8_0(const float *x, void *y, int64_t n) {
-    LRQ_ASSERT(n % QK == 0);
+    LRQ_ASSERT(n % LRQ_QK0 == 0);
     uint8_t *b = y;
-    for (int64_t i = 0; i < n / QK; i++, x += QK, b += 34) {
+    for (int64_t i = 0; i < n / LRQ_QK0; i++, x += LRQ_QK0, b += 34) {
         float amax = 0.0f;
-        for (int j = 0; j < QK; j++) amax = amax > fabsf(x[j]) ? amax : fabsf(x[j]);
+        for (int j = 0; j < LRQ_QK0; j++) amax = amax > fabsf(x[j]) ? amax : fabsf(x[j]);
         const float d = amax / 127.0f;
         const float id = d != 0.0f ? 1.0f / d : 0.0f;
         wr16(b, f32_to_f16_base(d));
-        for (int j = 0; j < QK; j++) b[2 + j] = (uint8_t)round_i8(x[j] * id);
+        for (int j = 0; j < LRQ_QK0; j++) b[2 + j] = (uint8_t)round_i8(x[j] * id);
     }
 }
 
 /* Index of the grid value nearest to v (grid sorted ascending); on an exact
  * tie between two neighbours the upper one wins, as in ggml. */
 static int iq4nl_nearest(float v) {
-    if (v <= (float)iq4nl_grid[0]) return 0;
-    if (v >= (float)iq4nl_grid[15]) return 15;
+    if (v <= (float)lrq_iq4nl_grid[0]) return 0;
+    if (v >= (float)lrq_iq4nl_grid[15]) return 15;
     int lo = 0, hi = 15;
     while (hi - lo > 1) {
         int mid = (lo + hi) / 2;
-        if (v < (float)iq4nl_grid[mid]) hi = mid;
+        if (v < (float)lrq_iq4nl_grid[mid]) hi = mid;
         else lo = mid;
     }
-    return v - (float)iq4nl_grid[hi - 1] < (float)iq4nl_grid[hi] - v ? hi - 1 : hi;
+    return v - (float)lrq_iq4nl_grid[hi - 1] < (float)lrq_iq4nl_grid[hi] - v ? hi - 1 : hi;
 }
 
 /* Weighted least-squares fit of the block scale for the grid indices that
@@ -347,10 +344,10 @@ static int iq4nl_nearest(float v) {
  * (evaluated left to right as ggml does: (w*q)*x). */
 static void iq4nl_fit(const float *x, const float *w, float id, uint8_t *L, float *sqx, float *sq2) {
     float sumqx = 0.0f, sumq2 = 0.0f;
-    for (int j = 0; j < QK; j++) {
+    for (int j = 0; j < LRQ_QK0; j++) {
         int l = iq4nl_nearest(id * x[j]);
         if (L) L[j] = (uint8_t)l;
-        float q = (float)iq4nl_grid[l];
+        float q = (float)lrq_iq4nl_grid[l];
         float wq = w[j] * q;
         sumqx += wq * x[j];
         sumq2 += wq * q;
@@ -363,14 +360,14 @@ static void iq4nl_fit(const float *x, const float *w, float id, uint8_t *L, floa
  * weights x^2 and 7 extra scale trials on each side; note: NOT ggml's
  * quantize_row_iq4_nl_ref, which tries no extra scales). */
 void lrq_quant_ref_iq4_nl(const float *x, void *y, int64_t n) {
-    LRQ_ASSERT(n % QK == 0);
+    LRQ_ASSERT(n % LRQ_QK0 == 0);
     enum { NTRY = 7 };
     uint8_t *b = y;
-    for (int64_t i = 0; i < n / QK; i++, x += QK, b += 18) {
-        float w[QK];
-        uint8_t L[QK];
+    for (int64_t i = 0; i < n / LRQ_QK0; i++, x += LRQ_QK0, b += 18) {
+        float w[LRQ_QK0];
+        uint8_t L[LRQ_QK0];
         float amax = 0.0f, max = 0.0f;
-        for (int j = 0; j < QK; j++) {
+        for (int j = 0; j < LRQ_QK0; j++) {
             w[j] = x[j] * x[j];
             if (fabsf(x[j]) > amax) {
                 amax = fabsf(x[j]);
@@ -379,13 +376,13 @@ void lrq_quant_ref_iq4_nl(const float *x, void *y, int64_t n) {
         }
         float scale = 0.0f;
         if (!(amax < 1e-15f)) {
-            float d = -max / (float)iq4nl_grid[0];
+            float d = -max / (float)lrq_iq4nl_grid[0];
             float sumqx, sumq2;
             iq4nl_fit(x, w, 1.0f / d, NULL, &sumqx, &sumq2);
             d = sumq2 > 0.0f ? sumqx / sumq2 : 0.0f;
             float best = d * sumqx;
             for (int itry = -NTRY; itry <= NTRY; itry++) {
-                float id = (float)(itry + iq4nl_grid[0]) / max;
+                float id = (float)(itry + lrq_iq4nl_grid[0]) / max;
                 iq4nl_fit(x, w, id, NULL, &sumqx, &sumq2);
                 if (sumq2 > 0.0f && sumqx * sumqx > best * sumq2) {
                     d = sumqx / sumq2;
@@ -397,7 +394,7 @@ void lrq_quant_ref_iq4_nl(const float *x, void *y, int64_t n) {
         wr16(b, f32_to_f16_base(scale));
         /* final indices come from the float scale, not the f16-rounded one */
         const float id = scale != 0.0f ? 1.0f / scale : 0.0f;
-        for (int j = 0; j < QK; j++) L[j] = (uint8_t)iq4nl_nearest(id * x[j]);
+        for (int j = 0; j < LRQ_QK0; j++) L[j] = (uint8_t)iq4nl_nearest(id * x[j]);
         for (int j = 0; j < 16; j++) b[2 + j] = (uint8_t)(L[j] | (L[j + 16] << 4));
     }
 }
@@ -453,7 +450,7 @@ static float act_q8_block(const float *x, int8_t *q, int32_t *isum) {
     const float d = amax / 127.0f;
     const float id = amax != 0.0f ? 127.0f / amax : 0.0f;
     uint32_t sum = 0;
-    for (int j = 0; j < QK; j++) {
+    for (int j = 0; j < LRQ_QK0; j++) {
         int32_t v = cvtt_i32(rintf(x[j] * id)); /* rintf: default mode = nearest-even */
         sum += (uint32_t)v;
         q[j] = (int8_t)(v < -128 ? -128 : v > 127 ? 127 : v);
@@ -463,26 +460,26 @@ static float act_q8_block(const float *x, int8_t *q, int32_t *isum) {
 }
 
 void lrq_act_q8_0(const float *x, void *y, int64_t n) {
-    LRQ_ASSERT(n % QK == 0);
+    LRQ_ASSERT(n % LRQ_QK0 == 0);
     uint8_t *b = y;
-    for (int64_t i = 0; i < n / QK; i++, x += QK, b += 34) {
-        int8_t q[QK];
+    for (int64_t i = 0; i < n / LRQ_QK0; i++, x += LRQ_QK0, b += 34) {
+        int8_t q[LRQ_QK0];
         int32_t isum;
         float d = act_q8_block(x, q, &isum);
         wr16(b, lrq_f32_to_f16(d));
-        memcpy(b + 2, q, QK);
+        memcpy(b + 2, q, LRQ_QK0);
     }
 }
 
 void lrq_act_q8_1(const float *x, void *y, int64_t n) {
-    LRQ_ASSERT(n % QK == 0);
+    LRQ_ASSERT(n % LRQ_QK0 == 0);
     uint8_t *b = y;
-    for (int64_t i = 0; i < n / QK; i++, x += QK, b += 36) {
-        int8_t q[QK];
+    for (int64_t i = 0; i < n / LRQ_QK0; i++, x += LRQ_QK0, b += 36) {
+        int8_t q[LRQ_QK0];
         int32_t isum;
         float d = act_q8_block(x, q, &isum);
         wr16(b, lrq_f32_to_f16(d));
         wr16(b + 2, lrq_f32_to_f16(d * (float)isum));
-        memcpy(b + 4, q, QK);
+        memcpy(b + 4, q, LRQ_QK0);
     }
 }

@@ -23,8 +23,8 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
 
-#include "io/vocab_impl.h"
-#include "io/unicode.h"
+#include "tok/vocab_impl.h"
+#include "tok/unicode.h"
 #include "core/core.h"
 
 #include <stdlib.h>

@@ -4,7 +4,7 @@
 #ifndef LRQ_VOCAB_IMPL_H
 #define LRQ_VOCAB_IMPL_H
 
-#include "io/vocab.h"
+#include "tok/vocab.h"
 
 #include <stddef.h>
 #include <stdint.h>

@@ -1,5 +1,5 @@
-/* quant_k.h — byte layout of the k-quant blocks (Q2_K..Q6_K, Q8_K) shared by
- * quant_k.c and the dot kernels in src/kern/dot_k_*.c, plus the reference
+/* kquant.h — byte layout of the k-quant blocks (Q2_K..Q6_K, Q8_K) shared by
+ * fmt/kquant.c and the dot kernels in src/kern/dot_k_*.c, plus the reference
  * weight quantizers (llama-quantize without an importance matrix).
  *
  * The blocks are ggml's block_q*_K structs, little-endian, read here as raw
@@ -18,8 +18,8 @@
  *               208: d (f16)
  *  Q8_K  292    0: d (f32)  4: qs[256] (int8)  260: bsums[16] (int16, sums of 16 qs)
  */
-#ifndef LRQ_QUANT_K_H
-#define LRQ_QUANT_K_H
+#ifndef LRQ_FMT_KQUANT_H
+#define LRQ_FMT_KQUANT_H
 
 #include <stdint.h>
 #include <string.h>
@@ -77,21 +77,6 @@ static inline void lrq_k3_scales(const uint8_t *q, int8_t sc[16]) {
     w[3] = ((w1 >> 4) & 0x0f0f0f0fu) | (((w2 >> 6) & 0x03030303u) << 4);
     for (int j = 0; j < 16; j++) sc[j] = (int8_t)((int)((w[j / 4] >> (8 * (j % 4))) & 0xffu) - 32);
 }
-
-/* Q2_K/Q4_K dot products in the other float orders of llama.cpp's x86
- * backend (see src/kern/dot_k_ref.c): "gemm" — the first M - M % 4 rows of a
- * batch of M activation rows against a repacked matrix (row count % 8 == 0);
- * "vecdot" — matrices that are not repacked. Same contract as the lrq_dot_*
- * functions of quant_impl.h (n % 256 == 0, x: Q2_K/Q4_K row, y: Q8_K row). The
- * AVX2/AVX-512 ones exist only on x86 builds. */
-void lrq_dot_q2_K_gemm_ref(int64_t n, float *s, const void *x, const void *y);
-void lrq_dot_q4_K_gemm_ref(int64_t n, float *s, const void *x, const void *y);
-void lrq_dot_q2_K_gemm_avx2(int64_t n, float *s, const void *x, const void *y);
-void lrq_dot_q4_K_gemm_avx2(int64_t n, float *s, const void *x, const void *y);
-void lrq_dot_q2_K_gemm_avx512(int64_t n, float *s, const void *x, const void *y);
-void lrq_dot_q4_K_gemm_avx512(int64_t n, float *s, const void *x, const void *y);
-void lrq_dot_q2_K_vecdot_ref(int64_t n, float *s, const void *x, const void *y);
-void lrq_dot_q4_K_vecdot_ref(int64_t n, float *s, const void *x, const void *y);
 
 /* Reference weight quantizers: the exact bytes llama-quantize writes for these
  * types when no importance matrix is given (quantize_row_q*_K_ref in

@@ -4,8 +4,8 @@
  * concatenation is the vocabulary token with the highest score (leftmost
  * pair on ties). Symbols that end up as no token are emitted as byte tokens
  * (<0xXX>). */
-#include "io/vocab_impl.h"
-#include "io/unicode.h"
+#include "tok/vocab_impl.h"
+#include "tok/unicode.h"
 #include "core/core.h"
 
 #include <stdlib.h>

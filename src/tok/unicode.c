@@ -1,6 +1,6 @@
 /* unicode.c — UTF-8 helpers, GPT-2 byte alphabet and category patches for
  * the tokenizers (see unicode.h). */
-#include "io/unicode.h"
+#include "tok/unicode.h"
 
 uint32_t lrq_utf8_decode(const uint8_t *s, size_t n, size_t *adv) {
     uint8_t b0 = s[0];

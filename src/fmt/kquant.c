@@ -12,9 +12,9 @@
  * which candidate wins), so the order of every float operation matters and
  * is kept, including the quirks noted inline.
  */
-#include "quant/quant_impl.h"
-#include "quant/quant_k.h"
-#include "quant/qtypes.h"
+#include "fmt/impl.h"
+#include "fmt/kquant.h"
+#include "fmt/types.h"
 
 #include <math.h>
 #include <string.h>
