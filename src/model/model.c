@@ -172,6 +172,7 @@ int lrq_model_load(lrq_model **out, const char *path, const char *vocab_path) {
             lrq_err_set("%s: unexpected tensor '%s' for this architecture", path, m->w->tensors[i].name);
             goto fail;
         }
+    if (lrq_model_build_blocks(m)) goto fail;
     if (vocab_path) {
         if (load_vocab_file(&m->owned_vocab, vocab_path, m->hp.n_vocab)) goto fail;
         m->vocab = m->owned_vocab;
@@ -193,6 +194,7 @@ fail:
 void lrq_model_free(lrq_model *m) {
     if (!m) return;
     free(m->layers);
+    free(m->blocks);
     free(m->used);
     while (m->owned) {
         lrq_owned_tensor *o = m->owned;

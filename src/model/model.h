@@ -7,6 +7,7 @@
 
 #include "lrq.h"
 #include "model/weights.h"
+#include "nn/block.h"
 
 struct lrq_pool;
 struct lrq_vocab;
@@ -33,7 +34,8 @@ typedef struct lrq_model {
     const lrq_tensor *tok_embd;  /* [n_embd, n_vocab] */
     const lrq_tensor *output_norm; /* [n_embd] */
     const lrq_tensor *output;    /* [n_embd, n_vocab]; == tok_embd when tied */
-    lrq_layer *layers;           /* [n_layer] */
+    lrq_layer *layers;           /* [n_layer] tensors as bound by the architecture file */
+    lrq_block *blocks;           /* [n_layer] the ops' view of the layers (+ replica sets) */
     struct lrq_vocab *vocab;     /* borrowed from w, or owned_vocab */
     struct lrq_vocab *owned_vocab;
     lrq_owned_tensor *owned;     /* converted tensors (owned list) */
@@ -52,6 +54,25 @@ const lrq_tensor *lrq_model_tensor(lrq_model *m, int *bad, int required, int64_t
                                    const char *fmt, ...);
 /* Bind the common llama-style tensors (norms, q/k/v/o, ffn) for every layer. */
 int lrq_model_bind_common(lrq_model *m);
+
+/* Build m->blocks from m->layers (called by lrq_model_load after binding). */
+int lrq_model_build_blocks(lrq_model *m);
+
+/* Make layer `layer` (or every layer when layer < 0) a replica set of K
+ * (1..LRQ_MAX_REPLICAS) copies of its unit (enum lrq_unit) combined as
+ * `topology` (enum lrq_topology) with weights cw[0..K) (parallel only; NULL =
+ * 1/K each). Every replica starts with the layer's own parameter set; a
+ * replica's tensors can then be replaced by views (lrq_model_replica_tensor).
+ * Contexts created afterwards size their KV caches for it. */
+int lrq_model_replicate(lrq_model *m, int layer, int unit, int topology, int K, const float *cw);
+
+/* Let replica k of layer `layer` use tensor t (same shape and type as the
+ * plain one) for linear `slot` (enum lrq_linear_slot, LRQ_SLOT_Q..DOWN). */
+int lrq_model_replica_tensor(lrq_model *m, int layer, int k, int slot, const lrq_tensor *t);
+
+/* Activation policy (nn/linear.h, enum lrq_act_policy) of every block linear;
+ * the output head keeps llama.cpp's partner-type rounding. */
+int lrq_model_set_act_policy(lrq_model *m, int policy);
 
 /* Load a model from a path (GGUF file, llama2.c .bin, HF directory). If
  * vocab_path is not NULL the tokenizer is read from it (a GGUF or llama2.c
@@ -74,5 +95,9 @@ void lrq_ctx_reset(lrq_ctx *c);
  * until the next call; NULL with an error on bad arguments. */
 const float *lrq_ctx_eval(lrq_ctx *c, const int32_t *tokens, int n, int logits_from);
 int lrq_ctx_n_past(const lrq_ctx *c);
+
+/* Observe the forward pass (nn/hooks.h); NULL removes them. The hooks
+ * struct must outlive its use. */
+void lrq_ctx_set_hooks(lrq_ctx *c, const lrq_hooks *h);
 
 #endif

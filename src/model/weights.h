@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "fmt/tensor.h"
+
 struct lrq_vocab;
 struct lrq_gguf;
 
@@ -34,17 +36,6 @@ typedef struct lrq_hparams {
     float rope_theta;
     int rope_kind;       /* enum lrq_rope_kind */
 } lrq_hparams;
-
-/* A weight tensor. ne[0] is the row length (input features of a linear
- * layer); a linear layer W: [ne1 rows][ne0 cols] computes y = W x. */
-typedef struct lrq_tensor {
-    char *name;          /* GGUF name, e.g. "blk.0.attn_q.weight" (owned) */
-    int type;            /* enum lrq_type */
-    int n_dims;
-    int64_t ne[4];
-    size_t nbytes;
-    const void *data;    /* in a mapping or in `owned` buffers of lrq_weights */
-} lrq_tensor;
 
 typedef struct lrq_weights {
     char *path;                 /* source path, for messages (owned) */

@@ -1,0 +1,209 @@
+/* linear.c — see linear.h. The matmul splits weight rows over threads;
+ * batches use the type's tile kernel (gemm.h), single tokens its dot kernel. */
+#include "nn/linear.h"
+#include "core/core.h"
+#include "fmt/types.h"
+
+#include <math.h>
+
+typedef struct {
+    const lrq_tensor *W;
+    const void *act;      /* activations in the partner type (or F32) */
+    size_t act_stride;    /* bytes between tokens */
+    const float *bias;
+    float *out;
+    int64_t out_stride;   /* floats between tokens */
+    int B;
+    int64_t N, K;
+    size_t row_bytes;
+    lrq_vec_dot_fn dot;
+    lrq_gemm_fn gemm;     /* tile kernel, or NULL: one dot per output */
+    int tile_r, tile_c;   /* its tile: weight rows x tokens */
+    /* dequantizing path (non-default activation policies): */
+    lrq_to_float_fn to_float;
+    float *wrow;          /* [nth][K] scratch */
+} mm_task;
+
+#define MM_ROWS 16 /* weight rows kept hot in L1 while all tokens stream past */
+
+/* Tiles of tile_r rows x tile_c tokens. Each output is bit-identical to the
+ * vec_dot one (gemm.h), so results do not depend on how tokens are batched.
+ * Threads get whole row tiles (a split inside a tile would compute it twice). */
+static void mm_worker_tiled(const mm_task *t, int ith, int nth) {
+    const long tr = t->tile_r, tc = t->tile_c;
+    long lo, hi;
+    lrq_split((long)((t->N + tr - 1) / tr), ith, nth, &lo, &hi);
+    lo *= tr;
+    hi = hi * tr < t->N ? hi * tr : (long)t->N;
+    const uint8_t *wbase = t->W->data;
+    const uint8_t *act = t->act;
+    for (long r0 = lo; r0 < hi; r0 += MM_ROWS) {
+        long r1 = r0 + MM_ROWS < hi ? r0 + MM_ROWS : hi;
+        for (long b = 0; b < t->B; b += tc) {
+            const int nc = (int)(t->B - b < tc ? t->B - b : tc);
+            float *o = t->out + b * t->out_stride;
+            for (long r = r0; r < r1; r += tr)
+                t->gemm(t->K, wbase + (size_t)r * t->row_bytes, t->row_bytes, (int)(r1 - r < tr ? r1 - r : tr),
+                        act + (size_t)b * t->act_stride, t->act_stride, nc, o + r, (size_t)t->out_stride);
+        }
+    }
+    if (t->bias)
+        for (int b = 0; b < t->B; b++) {
+            float *o = t->out + (int64_t)b * t->out_stride;
+            for (long r = lo; r < hi; r++) o[r] = o[r] + t->bias[r];
+        }
+}
+
+static void mm_worker(void *arg, int ith, int nth) {
+    const mm_task *t = arg;
+    if (t->gemm) {
+        mm_worker_tiled(t, ith, nth);
+        return;
+    }
+    long lo, hi;
+    lrq_split((long)t->N, ith, nth, &lo, &hi);
+    const uint8_t *wbase = t->W->data;
+    float *wrow = t->wrow ? t->wrow + (size_t)ith * (size_t)t->K : NULL;
+    for (long r0 = lo; r0 < hi; r0 += MM_ROWS) {
+        long r1 = r0 + MM_ROWS < hi ? r0 + MM_ROWS : hi;
+        for (int b = 0; b < t->B; b++) {
+            const void *y = (const uint8_t *)t->act + (size_t)b * t->act_stride;
+            float *o = t->out + (int64_t)b * t->out_stride;
+            for (long r = r0; r < r1; r++) {
+                float s;
+                const uint8_t *w = wbase + (size_t)r * t->row_bytes;
+                if (wrow) { /* dequantizing path: F32 weights row . F32 activations */
+                    t->to_float(w, wrow, t->K);
+                    w = (const uint8_t *)wrow;
+                }
+                t->dot(t->K, &s, w, y);
+                o[r] = t->bias ? s + t->bias[r] : s;
+            }
+        }
+    }
+}
+
+typedef struct {
+    const lrq_type_traits *pt; /* partner type, or NULL for a policy rounding in F32 */
+    int policy;
+    const float *x;
+    int64_t K;
+    void *dst;
+    size_t stride;
+    int B;
+} quant_task;
+
+/* Per-token symmetric 8-bit fake quantization (LRQ_ACT_Q8_TOKEN). */
+static void round_q8_token(const float *x, float *y, int64_t K) {
+    float amax = 0.0f;
+    for (int64_t i = 0; i < K; i++) amax = fmaxf(amax, fabsf(x[i]));
+    const float s = amax / 127.0f, is = s > 0.0f ? 1.0f / s : 0.0f;
+    for (int64_t i = 0; i < K; i++) y[i] = s * roundf(x[i] * is);
+}
+
+static void quant_worker(void *arg, int ith, int nth) {
+    const quant_task *t = arg;
+    long lo, hi;
+    lrq_split(t->B, ith, nth, &lo, &hi);
+    for (long b = lo; b < hi; b++) {
+        const float *x = t->x + b * t->K;
+        void *d = (uint8_t *)t->dst + (size_t)b * t->stride;
+        if (t->pt) {
+            t->pt->from_float(x, d, t->K);
+        } else if (t->policy == LRQ_ACT_F16) {
+            float *y = d;
+            for (int64_t i = 0; i < t->K; i++) y[i] = lrq_f16_to_f32(lrq_f32_to_f16(x[i]));
+        } else {
+            round_q8_token(x, d, t->K);
+        }
+    }
+}
+
+/* Prepares the task's activations (rounded once per partner type across the
+ * n linears of one lrq_linear_fwd_n call: `done` tracks which are ready). */
+static void prepare_act(lrq_nn *nn, mm_task *t, const lrq_linear *L, const float *x, int B, int *done,
+                        float **policy_buf) {
+    const lrq_type_traits *tt = lrq_type_get(L->w->type);
+    const int64_t K = t->K;
+    if (L->act != LRQ_ACT_PARTNER) {
+        /* dequantizing path: weights to F32 per row, F32 dot (ggml_vec_dot_f32 order) */
+        const lrq_type_traits *f32 = lrq_type_get(LRQ_TYPE_F32);
+        t->dot = f32->vec_dot;
+        t->gemm = NULL;
+        if (L->w->type != LRQ_TYPE_F32) {
+            t->to_float = tt->to_float;
+            t->wrow = lrq_arena_floats(&nn->arena, (size_t)nn->n_threads * (size_t)K);
+        }
+        if (L->act == LRQ_ACT_F32) {
+            t->act = x;
+        } else {
+            if (!*policy_buf) {
+                *policy_buf = lrq_arena_floats(&nn->arena, (size_t)B * (size_t)K);
+                quant_task q = { .policy = L->act, .x = x, .K = K, .dst = *policy_buf, .stride = (size_t)K * sizeof(float),
+                                 .B = B };
+                lrq_nn_rows(nn, B, quant_worker, &q);
+            }
+            t->act = *policy_buf;
+        }
+        t->act_stride = (size_t)K * sizeof(float);
+        return;
+    }
+    if (tt->vec_dot_type == LRQ_TYPE_F32) {
+        t->act = x;
+        t->act_stride = (size_t)K * sizeof(float);
+        return;
+    }
+    const int pi = lrq_nn_partner_index(tt->vec_dot_type);
+    LRQ_ASSERT(pi >= 0 && K <= nn->k_max && B <= nn->n_batch);
+    if (!done[pi]) {
+        quant_task q = { .pt = lrq_type_get(tt->vec_dot_type), .x = x, .K = K, .dst = nn->act[pi],
+                         .stride = nn->act_stride[pi], .B = B };
+        lrq_nn_rows(nn, B, quant_worker, &q);
+        done[pi] = 1;
+    }
+    t->act = nn->act[pi];
+    t->act_stride = nn->act_stride[pi];
+}
+
+static void linear_one(lrq_nn *nn, const lrq_linear *L, const float *x, float *y, int B, int order_rows, int *done,
+                       float **policy_buf) {
+    const lrq_tensor *W = L->w;
+    const lrq_type_traits *tt = lrq_type_get(W->type);
+    const int64_t K = W->ne[0];
+    if (nn->hooks && nn->hooks->linear_in) nn->hooks->linear_in(nn->hooks->ud, &L->info, x, B);
+    mm_task t = { .W = W, .bias = L->bias, .out = y, .out_stride = W->ne[1], .B = B, .N = W->ne[1], .K = K,
+                  .dot = tt->vec_dot };
+    LRQ_ASSERT(lrq_row_size(W->type, K, &t.row_bytes) == 0);
+    if (L->act == LRQ_ACT_PARTNER) {
+        if (W->type == LRQ_TYPE_F16 || W->type == LRQ_TYPE_BF16) {
+            /* F16/BF16 activations are rounded again after this matmul: reproduce llama.cpp's order
+             * exactly (one dot per output; no tile kernel keeps that order yet). */
+            const int f16 = W->type == LRQ_TYPE_F16;
+            const int gemm = order_rows >= 2 && K % (f16 ? 16 : 32) == 0 && W->ne[1] % 4 == 0;
+            t.dot = f16 ? (gemm ? nn->ord->f16_gemm : nn->ord->f16_vec) : (gemm ? nn->ord->bf16_gemm : nn->ord->bf16_vec);
+        } else if (B >= 2 && tt->gemm) { /* one token: a tile would waste work */
+            t.gemm = tt->gemm;
+            t.tile_r = tt->gemm_rows;
+            t.tile_c = tt->gemm_cols;
+        }
+    }
+    prepare_act(nn, &t, L, x, B, done, policy_buf);
+    lrq_pool_run(nn->pool, mm_worker, &t);
+    if (nn->hooks && nn->hooks->linear_out) nn->hooks->linear_out(nn->hooks->ud, &L->info, y, B);
+}
+
+void lrq_linear_fwd_n(lrq_nn *nn, const lrq_linear *const *L, float *const *y, int n, const float *x, int B,
+                      int order_rows) {
+    int done[LRQ_NN_N_PARTNERS] = {0};
+    const size_t mark = lrq_arena_mark(&nn->arena); /* scratch of all n calls, released at the end */
+    float *policy_buf = NULL; /* shared only by linears with the same policy */
+    for (int i = 0; i < n; i++) {
+        if (i > 0 && L[i]->act != L[i - 1]->act) policy_buf = NULL;
+        linear_one(nn, L[i], x, y[i], B, order_rows, done, &policy_buf);
+    }
+    lrq_arena_reset(&nn->arena, mark);
+}
+
+void lrq_linear_fwd(lrq_nn *nn, const lrq_linear *L, const float *x, float *y, int B, int order_rows) {
+    lrq_linear_fwd_n(nn, &L, &y, 1, x, B, order_rows);
+}

@@ -1,0 +1,46 @@
+/* linear.h — the linear op: y = W x (+ b) for a batch of tokens.
+ *
+ * Numerics (the default activation policy, LRQ_ACT_PARTNER) follow
+ * llama.cpp's CPU backend: the F32 input is rounded to the weight type's
+ * partner type (F32/F16/BF16/Q8_0/Q8_1/Q8_K) and multiplied with the type's
+ * dot kernel (tile kernels for batches, bit-identical to the dot kernel), or
+ * for F16/BF16 weights in llama.cpp's exact summation order (kern/order.h).
+ * Every output element is computed by one thread in a fixed order, so
+ * results never depend on the thread count.
+ *
+ * Other policies choose the activation precision independently of the
+ * weight type (for A8/A16 experiments): the weights are dequantized row by
+ * row to F32 and multiplied with the input rounded as the policy says, in
+ * F32 (ggml_vec_dot_f32 order):
+ *   LRQ_ACT_F32       the input as it is
+ *   LRQ_ACT_F16       each value rounded to F16
+ *   LRQ_ACT_Q8_TOKEN  per token, symmetric 8-bit: s = max|x| / 127,
+ *                     x -> s * round(x / s) (round half away from zero)
+ */
+#ifndef LRQ_NN_LINEAR_H
+#define LRQ_NN_LINEAR_H
+
+#include "fmt/tensor.h"
+#include "nn/nn.h"
+
+enum lrq_act_policy { LRQ_ACT_PARTNER = 0, LRQ_ACT_F32 = 1, LRQ_ACT_F16 = 2, LRQ_ACT_Q8_TOKEN = 3 };
+
+typedef struct lrq_linear {
+    const lrq_tensor *w;     /* [n_out = ne1][n_in = ne0]; 2-D */
+    const float *bias;       /* [n_out], or NULL */
+    int act;                 /* enum lrq_act_policy */
+    lrq_linear_info info;    /* what the hooks are told */
+} lrq_linear;
+
+/* y[t][o] = W[o] . x[t] (+ bias[o]) for t < B (x: [B][n_in], y: [B][n_out],
+ * contiguous). order_rows: how many tokens llama.cpp multiplies in this
+ * matmul (it picks the F16/BF16 summation order from it); B everywhere but
+ * where llama.cpp computes fewer rows than lrq. Calls the hooks. */
+void lrq_linear_fwd(lrq_nn *nn, const lrq_linear *L, const float *x, float *y, int B, int order_rows);
+
+/* n linears reading the same input x (q/k/v; gate/up): the input is rounded
+ * once per partner type. y[i] receives L[i]'s output. */
+void lrq_linear_fwd_n(lrq_nn *nn, const lrq_linear *const *L, float *const *y, int n, const float *x, int B,
+                      int order_rows);
+
+#endif
