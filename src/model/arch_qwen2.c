@@ -1,8 +1,9 @@
 /* arch_qwen2.c — Qwen2: Llama plus biases on the Q, K and V projections;
  * NeoX (rotate-half) RoPE. */
+#include "model/arch.h"
 #include "model/model.h"
 
-int lrq_arch_qwen2_bind(lrq_model *m) {
+static int bind(lrq_model *m) {
     if (lrq_model_bind_common(m)) return -1;
     const lrq_hparams *hp = &m->hp;
     int bad = 0;
@@ -15,3 +16,8 @@ int lrq_arch_qwen2_bind(lrq_model *m) {
     }
     return bad ? -1 : 0;
 }
+
+const lrq_arch_desc lrq_arch_qwen2 = {
+    .id = LRQ_ARCH_QWEN2, .gguf_name = "qwen2", .hf_class = "Qwen2ForCausalLM", .hf_model_type = "qwen2",
+    .gguf_rope = LRQ_ROPE_NEOX, .hf_default_ctx = 32768, .qkv_bias = 1, .bind = bind,
+};

@@ -1,6 +1,7 @@
 /* model.c — model loading and the tensor-binding helpers shared by the
  * architecture files. */
 #include "model/model.h"
+#include "model/arch.h"
 #include "core/core.h"
 #include "io/gguf.h"
 #include "tok/vocab.h"
@@ -156,13 +157,8 @@ int lrq_model_load(lrq_model **out, const char *path, const char *vocab_path) {
     m->hp = m->w->hp;
     if (!m->hp.n_rot) m->hp.n_rot = m->hp.head_dim;
     if (!(m->used = lrq_calloc((size_t)m->w->n_tensors + 1, 1))) goto fail;
-    int r;
-    switch (m->hp.arch) {
-    case LRQ_ARCH_LLAMA: r = lrq_arch_llama_bind(m); break;
-    case LRQ_ARCH_QWEN2: r = lrq_arch_qwen2_bind(m); break;
-    case LRQ_ARCH_QWEN3: r = lrq_arch_qwen3_bind(m); break;
-    default: r = lrq_err_set("%s: unsupported architecture", path);
-    }
+    const lrq_arch_desc *ad = lrq_arch_get(m->hp.arch);
+    int r = ad ? ad->bind(m) : lrq_err_set("%s: unsupported architecture", path);
     if (r) goto fail;
     /* Like llama.cpp, refuse tensors the architecture does not use (e.g. biases
      * a llama checkpoint carries): silently ignoring them would compute a

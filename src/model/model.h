@@ -42,11 +42,6 @@ typedef struct lrq_model {
     uint8_t *used;               /* [w->n_tensors] 1 when bound (unbound tensors are an error) */
 } lrq_model;
 
-/* Architecture binders (one file each): fill m->layers etc. from m->w. */
-int lrq_arch_llama_bind(lrq_model *m);
-int lrq_arch_qwen2_bind(lrq_model *m);
-int lrq_arch_qwen3_bind(lrq_model *m);
-
 /* Shared by the binders: find a tensor by printf-style name, check dims
  * (ne1 == 0 means 1-D) and that its type is computable. required=0 allows
  * absence (returns NULL without error; check lrq_err via *bad). */

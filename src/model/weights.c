@@ -2,6 +2,7 @@
  * lookup, format detection) and the GGUF loader. */
 #define _POSIX_C_SOURCE 200809L
 #include "model/weights.h"
+#include "model/arch.h"
 #include "core/core.h"
 #include "io/gguf.h"
 #include "tok/vocab.h"
@@ -11,11 +12,39 @@
 #include <stdlib.h>
 #include <sys/stat.h>
 
+/* FNV-1a of a tensor name. */
+static uint32_t name_hash(const char *s) {
+    uint32_t h = 2166136261u;
+    for (; *s; s++) h = (h ^ (uint8_t)*s) * 16777619u;
+    return h;
+}
+
+static void index_put(int32_t *index, uint32_t cap, const char *name, int32_t i) {
+    uint32_t k = name_hash(name) & (cap - 1);
+    while (index[k]) k = (k + 1) & (cap - 1);
+    index[k] = i + 1;
+}
+
+/* Keeps the index at most half full: rebuilt at twice the size when needed. */
+static int index_grow(lrq_weights *w) {
+    if ((uint64_t)(w->n_tensors + 1) * 2 <= w->index_cap) return 0;
+    uint32_t cap = w->index_cap ? w->index_cap * 2 : 64;
+    if (cap > (1u << 30)) return lrq_err_set("%s: too many tensors", w->path);
+    int32_t *idx = lrq_calloc(cap, sizeof *idx);
+    if (!idx) return -1;
+    for (int32_t i = 0; i < w->n_tensors; i++) index_put(idx, cap, w->tensors[i].name, i);
+    free(w->index);
+    w->index = idx;
+    w->index_cap = cap;
+    return 0;
+}
+
 int lrq_weights_add(lrq_weights *w, const char *name, int type, int n_dims, const int64_t *ne,
                     const void *data, size_t nbytes) {
     LRQ_ASSERT(n_dims >= 1 && n_dims <= 4);
     if (lrq_weights_find(w, name))
         return lrq_err_set("%s: duplicate tensor '%s'", w->path, name);
+    if (index_grow(w)) return -1;
     lrq_tensor *nt = lrq_realloc(w->tensors, sizeof *nt * (size_t)(w->n_tensors + 1));
     if (!nt) return -1;
     w->tensors = nt;
@@ -28,13 +57,20 @@ int lrq_weights_add(lrq_weights *w, const char *name, int type, int n_dims, cons
     for (int i = 0; i < 4; i++) t->ne[i] = i < n_dims ? ne[i] : 1;
     t->data = data;
     t->nbytes = nbytes;
+    const lrq_type_traits *tt = lrq_type_get(type);
+    t->qp.layout = tt ? tt->param_layout : LRQ_PARAMS_NONE;
+    t->qp.n_sets = 1;
+    index_put(w->index, w->index_cap, t->name, w->n_tensors);
     w->n_tensors++;
     return 0;
 }
 
 const lrq_tensor *lrq_weights_find(const lrq_weights *w, const char *name) {
-    for (int32_t i = 0; i < w->n_tensors; i++)
-        if (strcmp(w->tensors[i].name, name) == 0) return &w->tensors[i];
+    if (!w->index_cap) return NULL;
+    for (uint32_t k = name_hash(name) & (w->index_cap - 1); w->index[k]; k = (k + 1) & (w->index_cap - 1)) {
+        const lrq_tensor *t = &w->tensors[w->index[k] - 1];
+        if (strcmp(t->name, name) == 0) return t;
+    }
     return NULL;
 }
 
@@ -42,6 +78,7 @@ void lrq_weights_free(lrq_weights *w) {
     if (!w) return;
     for (int32_t i = 0; i < w->n_tensors; i++) free(w->tensors[i].name);
     free(w->tensors);
+    free(w->index);
     if (w->vocab) lrq_vocab_free(w->vocab);
     if (w->gguf) lrq_gguf_close(w->gguf);
     if (w->priv_free) w->priv_free(w->priv);
@@ -101,13 +138,13 @@ int lrq_weights_load_gguf(lrq_weights **out, const char *path) {
     arch[arch_len] = 0;
 
     lrq_hparams *hp = &w->hp;
-    if (strcmp(arch, "llama") == 0) { hp->arch = LRQ_ARCH_LLAMA; hp->rope_kind = LRQ_ROPE_NORM; }
-    else if (strcmp(arch, "qwen2") == 0) { hp->arch = LRQ_ARCH_QWEN2; hp->rope_kind = LRQ_ROPE_NEOX; }
-    else if (strcmp(arch, "qwen3") == 0) { hp->arch = LRQ_ARCH_QWEN3; hp->rope_kind = LRQ_ROPE_NEOX; }
-    else {
-        lrq_err_set("%s: unsupported architecture '%s' (supported: llama, qwen2, qwen3)", path, arch);
+    const lrq_arch_desc *ad = lrq_arch_find_gguf(arch);
+    if (!ad) {
+        lrq_err_set("%s: unsupported architecture '%s' (supported: %s)", path, arch, lrq_arch_list_gguf());
         goto fail;
     }
+    hp->arch = ad->id;
+    hp->rope_kind = ad->gguf_rope;
     if (get_arch_int(g, arch, "embedding_length", 1, 0, &hp->n_embd) ||
         get_arch_int(g, arch, "block_count", 1, 0, &hp->n_layer) ||
         get_arch_int(g, arch, "feed_forward_length", 1, 0, &hp->n_ff) ||

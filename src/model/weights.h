@@ -43,6 +43,8 @@ typedef struct lrq_weights {
     lrq_hparams hp;
     int32_t n_tensors;
     lrq_tensor *tensors;        /* [n_tensors] (owned) */
+    int32_t *index;             /* [index_cap] open-addressing hash of names -> tensor + 1 (0 = empty) */
+    uint32_t index_cap;         /* a power of two, >= 2 * n_tensors */
     struct lrq_vocab *vocab;    /* may be NULL (then --vocab is needed) */
     struct lrq_gguf *gguf;      /* GGUF source, kept open (may be NULL) */
     /* Loader-private resources released by lrq_weights_free: */
@@ -61,7 +63,7 @@ int lrq_weights_load_llama2c(lrq_weights **out, const char *path);
 /* Release everything (safe on NULL). */
 void lrq_weights_free(lrq_weights *w);
 
-/* Tensor by name, or NULL. */
+/* Tensor by name, or NULL (a hash lookup: O(1) expected). */
 const lrq_tensor *lrq_weights_find(const lrq_weights *w, const char *name);
 
 /* Append a tensor (copies name). Used by loaders. */

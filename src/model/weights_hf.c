@@ -19,6 +19,7 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include "model/weights.h"
+#include "model/arch.h"
 #include "core/core.h"
 #include "core/mapfile.h"
 #include "io/json.h"
@@ -175,29 +176,23 @@ static char *join_path(const char *dir, const char *name) {
     return p;
 }
 
-/* Architecture from "architectures"[0], else "model_type". */
-static int detect_arch(hf_ctx *c, int *arch) {
-    static const struct { const char *cls, *type; int arch; } known[] = {
-        {"LlamaForCausalLM", "llama", LRQ_ARCH_LLAMA},
-        {"Qwen2ForCausalLM", "qwen2", LRQ_ARCH_QWEN2},
-        {"Qwen3ForCausalLM", "qwen3", LRQ_ARCH_QWEN3},
-    };
+/* Architecture from "architectures"[0], else "model_type" (model/arch.h). */
+static const lrq_arch_desc *detect_arch(hf_ctx *c) {
     const lrq_json *archs = lrq_json_get(c->cfg, "architectures");
     const char *cls = lrq_json_str(lrq_json_at(archs, 0), NULL);
     const char *type = lrq_json_str(lrq_json_get(c->cfg, "model_type"), NULL);
-    for (size_t i = 0; i < sizeof known / sizeof known[0]; i++) {
-        if (cls ? strcmp(cls, known[i].cls) == 0 : (type && strcmp(type, known[i].type) == 0)) {
-            *arch = known[i].arch;
-            return 0;
-        }
-    }
-    if (!cls && !type) return lrq_err_set("%s: missing key 'architectures' (and 'model_type')", c->cfg_path);
-    return lrq_err_set("%s: unsupported architecture '%.64s' (supported: LlamaForCausalLM, Qwen2ForCausalLM, "
-                       "Qwen3ForCausalLM)", c->cfg_path, cls ? cls : type);
+    const lrq_arch_desc *ad = lrq_arch_find_hf(cls, type);
+    if (ad) return ad;
+    if (!cls && !type) lrq_err_set("%s: missing key 'architectures' (and 'model_type')", c->cfg_path);
+    else lrq_err_set("%s: unsupported architecture '%.64s' (supported: %s)", c->cfg_path, cls ? cls : type,
+                     lrq_arch_list_hf());
+    return NULL;
 }
 
 static int read_hparams(hf_ctx *c, lrq_hparams *hp) {
-    if (detect_arch(c, &hp->arch)) return -1;
+    const lrq_arch_desc *ad = detect_arch(c);
+    if (!ad) return -1;
+    hp->arch = ad->id;
     if (cfg_req_int(c, "hidden_size", 1, HF_MAX_DIM, &hp->n_embd) ||
         cfg_req_int(c, "num_hidden_layers", 1, 65536, &hp->n_layer) ||
         cfg_req_int(c, "num_attention_heads", 1, HF_MAX_DIM, &hp->n_head) ||
@@ -205,20 +200,18 @@ static int read_hparams(hf_ctx *c, lrq_hparams *hp) {
         cfg_opt_int(c, "num_key_value_heads", 1, HF_MAX_DIM, hp->n_head, &hp->n_head_kv) ||
         cfg_opt_int(c, "vocab_size", 1, HF_MAX_DIM, 0, &hp->n_vocab))
         return -1;
-    /* HF defaults: llama 2048 positions, qwen2/qwen3 32768 */
-    int32_t dflt_ctx = hp->arch == LRQ_ARCH_LLAMA ? 2048 : 32768;
-    if (cfg_opt_int(c, "max_position_embeddings", 1, INT32_MAX, dflt_ctx, &hp->n_ctx_train)) return -1;
+    if (cfg_opt_int(c, "max_position_embeddings", 1, INT32_MAX, ad->hf_default_ctx, &hp->n_ctx_train)) return -1;
     if (hp->n_head % hp->n_head_kv != 0)
         return lrq_err_set("%s: num_key_value_heads %d does not divide num_attention_heads %d", c->cfg_path,
                            (int)hp->n_head_kv, (int)hp->n_head);
     /* head_dim: HF's default is hidden_size / num_attention_heads, except
-     * Qwen3Config whose default is 128. */
+     * where the architecture's config class sets another (Qwen3: 128). */
     int64_t hd;
     int r = cfg_int(c, "head_dim", 1, 65536, &hd);
     if (r < 0) return -1;
     if (r == 0) {
-        if (hp->arch == LRQ_ARCH_QWEN3) {
-            hd = 128;
+        if (ad->hf_default_head_dim) {
+            hd = ad->hf_default_head_dim;
         } else {
             if (hp->n_embd % hp->n_head != 0)
                 return lrq_err_set("%s: num_attention_heads %d does not divide hidden_size %d", c->cfg_path,
@@ -262,8 +255,9 @@ static int map_all(hf_ctx *c, int tie) {
     }
     const int64_t E = hp->n_embd, F = hp->n_ff, V = hp->n_vocab, D = hp->head_dim;
     const int64_t QD = (int64_t)hp->n_head * D, KD = (int64_t)hp->n_head_kv * D;
-    const int qkv_bias_required = hp->arch == LRQ_ARCH_QWEN2;
-    const int qk_norm_required = hp->arch == LRQ_ARCH_QWEN3;
+    const lrq_arch_desc *ad = lrq_arch_get(hp->arch);
+    const int qkv_bias_required = ad->qkv_bias;
+    const int qk_norm_required = ad->qk_norm;
 
     if (map_tensor(c, "model.embed_tokens.weight", "token_embd.weight", V, E, 1)) return -1;
     for (int32_t l = 0; l < hp->n_layer; l++) {
