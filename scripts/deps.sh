@@ -134,10 +134,17 @@ install_macos() {
         echo "deps.sh: no C compiler or make: run \`xcode-select --install\` first" >&2
         return 1
     fi
-    [ -n "$missing" ] || return 0
-    echo "deps.sh: installing${missing} (Homebrew) to build lrq and, with llvm's clang, run the fuzz tests"
-    # shellcheck disable=SC2086
-    quietly brew install $missing
+    if [ -n "$missing" ]; then
+        echo "deps.sh: installing${missing} (Homebrew) to build lrq and, with llvm's clang, run the fuzz tests"
+        # shellcheck disable=SC2086
+        quietly brew install $missing
+    fi
+    # Homebrew's llvm is keg-only, and Apple's clang has no libFuzzer: the
+    # fuzz test needs llvm's clang first on PATH, which only the caller's
+    # shell can arrange.
+    if [ "$(command -v clang)" != "$prefix/opt/llvm/bin/clang" ]; then
+        echo "deps.sh: for the fuzz tests, put llvm's clang first on PATH: export PATH=\"$prefix/opt/llvm/bin:\$PATH\"" >&2
+    fi
 }
 
 # No known package manager: check the tools themselves and say what is missing.
