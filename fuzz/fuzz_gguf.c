@@ -87,8 +87,9 @@ static void roundtrip(const lrq_gguf *g) {
         lrq_gguf_writer_free(w);
         return;
     }
-    char path[128];
-    snprintf(path, sizeof path, "/tmp/fuzz_gguf_%ld.gguf", (long)getpid());
+    char path[512];
+    const char *tmp = getenv("TMPDIR");
+    snprintf(path, sizeof path, "%s/fuzz_gguf_%ld.gguf", tmp && *tmp ? tmp : "/tmp", (long)getpid());
     if (lrq_gguf_writer_write(w, path) != 0) fail("write");
     lrq_gguf_writer_free(w);
     lrq_gguf *r;

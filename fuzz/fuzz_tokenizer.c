@@ -32,7 +32,10 @@ static const char *const VOCABS[] = {
 };
 #define N_VOCABS (sizeof VOCABS / sizeof VOCABS[0])
 static lrq_vocab *vocabs[N_VOCABS];
-static char tmp_json[64];
+/* Mode 2 needs a path (lrq_vocab_from_hf reads a file); the file is written
+ * per input and removed as soon as it has been read, so a run leaves nothing
+ * in the temporary folder. */
+static char tmp_json[512];
 
 static void fail(const char *what) {
     fprintf(stderr, "fuzz_tokenizer: %s (last error: %s)\n", what, lrq_err_get());
@@ -53,7 +56,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
             lrq_gguf_close(g);
         }
     }
-    snprintf(tmp_json, sizeof tmp_json, "/tmp/fuzz_tokenizer_%d.json", (int)getpid());
+    const char *tmp = getenv("TMPDIR");
+    snprintf(tmp_json, sizeof tmp_json, "%s/fuzz_tokenizer_%d.json", tmp && *tmp ? tmp : "/tmp", (int)getpid());
     return 0;
 }
 
@@ -140,7 +144,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         fwrite(s, 1, n, f);
         fclose(f);
         lrq_vocab *v = NULL;
-        if (lrq_vocab_from_hf(&v, tmp_json, NULL) == 0) exercise(v);
+        const int rc = lrq_vocab_from_hf(&v, tmp_json, NULL);
+        /* The vocab holds no reference to the file: remove it before any
+         * check can abort the run. */
+        unlink(tmp_json);
+        if (rc == 0) exercise(v);
         else if (!strstr(lrq_err_get(), tmp_json)) fail("error does not name the file");
         lrq_vocab_free(v);
         break;

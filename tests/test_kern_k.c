@@ -6,13 +6,14 @@
  *  - every SIMD dot kernel equals the scalar reference bit for bit (and so
  *    within 1e-5 of the sum of |terms|), and the reference equals a double
  *    precision dot of the dequantized rows within float rounding.
- * GGUF files are read with a tiny locator written here, independent of
- * src/io/gguf.c.
+ * GGUF files are read with the test locator of gguf_testutil.h, independent
+ * of src/io/gguf.c; lrq_row_size sizes their rows (a wrong size makes the
+ * locator or the byte comparisons fail).
  */
 #include "testlib.h"
+#include "gguf_testutil.h"
 
 #include "core/core.h"
-#include "core/mapfile.h"
 #include "fmt/types.h"
 #include "fmt/impl.h"
 #include "kern/dots.h"
@@ -24,142 +25,6 @@
 #if defined(LRQ_HAVE_X86)
 #include <cpuid.h>
 #endif
-
-/* ---------------------------------------------------------------- GGUF -- */
-
-typedef struct {
-    char name[96];
-    int type;
-    int64_t ne[4];
-    int n_dims;
-    const uint8_t *data;
-} tinfo;
-
-typedef struct {
-    lrq_mapfile mf;
-    int n;
-    tinfo *t;
-} gfile;
-
-typedef struct {
-    const uint8_t *p, *end;
-    int bad;
-} rd;
-
-static uint64_t rd_u(rd *r, int nb) {
-    if (r->bad || (size_t)(r->end - r->p) < (size_t)nb) {
-        r->bad = 1;
-        return 0;
-    }
-    uint64_t v = 0;
-    for (int i = 0; i < nb; i++) v |= (uint64_t)r->p[i] << (8 * i);
-    r->p += nb;
-    return v;
-}
-
-static void rd_skip(rd *r, uint64_t nb) {
-    if (r->bad || (uint64_t)(r->end - r->p) < nb) {
-        r->bad = 1;
-        return;
-    }
-    r->p += nb;
-}
-
-static void skip_value(rd *r, uint32_t type, int depth) {
-    static const int sz[13] = {1, 1, 2, 2, 4, 4, 4, 1, 0, 0, 8, 8, 8};
-    if (depth > 4 || type > 12) {
-        r->bad = 1;
-        return;
-    }
-    if (type == 8) {
-        rd_skip(r, rd_u(r, 8));
-    } else if (type == 9) {
-        const uint32_t et = (uint32_t)rd_u(r, 4);
-        const uint64_t cnt = rd_u(r, 8);
-        if (et == 8 || et == 9) {
-            for (uint64_t i = 0; i < cnt && !r->bad; i++) skip_value(r, et, depth + 1);
-        } else if (et <= 12) {
-            if (cnt > (uint64_t)(r->end - r->p)) r->bad = 1;
-            else rd_skip(r, cnt * (uint64_t)sz[et]);
-        } else {
-            r->bad = 1;
-        }
-    } else {
-        rd_skip(r, (uint64_t)sz[type]);
-    }
-}
-
-static int gfile_open(gfile *g, const char *path) {
-    memset(g, 0, sizeof *g);
-    if (lrq_mapfile_open(&g->mf, path) != 0) return -1;
-    rd r = {g->mf.data, g->mf.data + g->mf.size, 0};
-    if (rd_u(&r, 4) != 0x46554747u) return -1;
-    if (rd_u(&r, 4) != 3) return -1;
-    const uint64_t nt = rd_u(&r, 8), nkv = rd_u(&r, 8);
-    if (r.bad || nt > 100000 || nkv > 100000) return -1;
-    uint64_t align = 32;
-    for (uint64_t i = 0; i < nkv && !r.bad; i++) {
-        const uint64_t kl = rd_u(&r, 8);
-        const uint8_t *k = r.p;
-        rd_skip(&r, kl);
-        const uint32_t vt = (uint32_t)rd_u(&r, 4);
-        if (!r.bad && kl == 17 && memcmp(k, "general.alignment", 17) == 0 && vt == 4) {
-            align = rd_u(&r, 4);
-            continue;
-        }
-        skip_value(&r, vt, 0);
-    }
-    g->t = calloc(nt ? nt : 1, sizeof *g->t);
-    if (!g->t) return -1;
-    uint64_t *offs = calloc(nt ? nt : 1, sizeof *offs);
-    for (uint64_t i = 0; i < nt && !r.bad; i++) {
-        tinfo *t = &g->t[i];
-        const uint64_t nl = rd_u(&r, 8);
-        if (nl >= sizeof t->name) r.bad = 1;
-        if (r.bad) break;
-        memcpy(t->name, r.p, nl);
-        rd_skip(&r, nl);
-        t->n_dims = (int)rd_u(&r, 4);
-        if (t->n_dims < 1 || t->n_dims > 4) r.bad = 1;
-        for (int d = 0; d < 4; d++) t->ne[d] = (d < t->n_dims && !r.bad) ? (int64_t)rd_u(&r, 8) : 1;
-        t->type = (int)rd_u(&r, 4);
-        offs[i] = rd_u(&r, 8);
-    }
-    if (r.bad || align == 0) {
-        free(offs);
-        return -1;
-    }
-    const uint64_t pos = (uint64_t)(r.p - g->mf.data);
-    const uint64_t base = (pos + align - 1) / align * align;
-    for (uint64_t i = 0; i < nt; i++) {
-        size_t rs;
-        tinfo *t = &g->t[i];
-        if (lrq_row_size(t->type, t->ne[0], &rs) != 0) continue; /* unknown: leave data NULL */
-        const uint64_t nbytes = (uint64_t)rs * (uint64_t)(t->ne[1] * t->ne[2] * t->ne[3]);
-        if (base + offs[i] > g->mf.size || nbytes > g->mf.size - base - offs[i]) {
-            free(offs);
-            return -1;
-        }
-        t->data = g->mf.data + base + offs[i];
-    }
-    free(offs);
-    g->n = (int)nt;
-    return 0;
-}
-
-static void gfile_close(gfile *g) {
-    free(g->t);
-    lrq_mapfile_close(&g->mf);
-    memset(g, 0, sizeof *g);
-}
-
-static const tinfo *gfile_find(const gfile *g, const char *name) {
-    for (int i = 0; i < g->n; i++)
-        if (strcmp(g->t[i].name, name) == 0) return &g->t[i];
-    return NULL;
-}
-
-static int64_t t_nelem(const tinfo *t) { return t->ne[0] * t->ne[1] * t->ne[2] * t->ne[3]; }
 
 /* ------------------------------------------------- type descriptions -- */
 
@@ -250,27 +115,27 @@ static int ktype_index(int type) {
  * error must also not be suspiciously small (> 0.1 of the bound: dequantizing
  * is not a copy of the source). */
 static void test_dequant_real(void) {
-    gfile src;
+    tg_file src;
     const char *sp = test_shared("models/zoo/ts-qwen3-5M-f32.gguf");
-    CHECKF(gfile_open(&src, sp) == 0, "cannot read %s", sp);
+    CHECKF(tg_open(&src, sp, lrq_row_size) == 0, "cannot read %s", sp);
     if (!src.n) return;
     int count[5] = {0};
     double worst[5] = {0};
     for (size_t fi = 0; fi < sizeof ZOO_FILES / sizeof ZOO_FILES[0]; fi++) {
-        gfile q;
-        if (gfile_open(&q, zoo(ZOO_FILES[fi])) != 0) {
+        tg_file q;
+        if (tg_open(&q, zoo(ZOO_FILES[fi]), lrq_row_size) != 0) {
             CHECKF(0, "cannot read %s", zoo(ZOO_FILES[fi]));
             continue;
         }
         for (int i = 0; i < q.n; i++) {
-            const tinfo *t = &q.t[i];
+            const tg_tensor *t = &q.t[i];
             const int k = ktype_index(t->type);
             if (k < 0) continue;
             const ktype *kt = &KT[k];
-            const tinfo *f = gfile_find(&src, t->name);
-            CHECKF(f && f->type == LRQ_TYPE_F32 && t_nelem(f) == t_nelem(t) && t->data, "%s: no F32 twin", t->name);
-            if (!f || f->type != LRQ_TYPE_F32 || t_nelem(f) != t_nelem(t) || !t->data) continue;
-            const int64_t ne = t_nelem(t);
+            const tg_tensor *f = tg_find(&src, t->name);
+            CHECKF(f && f->type == LRQ_TYPE_F32 && f->n == t->n && t->data, "%s: no F32 twin", t->name);
+            if (!f || f->type != LRQ_TYPE_F32 || f->n != t->n || !t->data) continue;
+            const int64_t ne = t->n;
             float *deq = malloc((size_t)ne * sizeof *deq);
             kt->deq(t->data, deq, ne);
             double e2 = 0, f2 = 0;
@@ -288,36 +153,36 @@ static void test_dequant_real(void) {
             free(deq);
             count[k]++;
         }
-        gfile_close(&q);
+        tg_close(&q);
     }
     for (int k = 0; k < 5; k++) {
         fprintf(stderr, "    %s: %d tensors, worst rel rms %.4f\n", KT[k].name, count[k], worst[k]);
         CHECKF(count[k] >= 10, "%s: only %d tensors of this type found", KT[k].name, count[k]);
     }
-    gfile_close(&src);
+    tg_close(&src);
 }
 
 /* quant_ref(F32 tensor) must equal the file's bytes (files made without an
  * importance matrix: llama-quantize uses quantize_row_q*_K_ref then). */
 static void test_quant_ref_real(void) {
-    gfile src;
-    CHECK(gfile_open(&src, test_shared("models/zoo/ts-qwen3-5M-f32.gguf")) == 0);
+    tg_file src;
+    CHECK(tg_open(&src, test_shared("models/zoo/ts-qwen3-5M-f32.gguf"), lrq_row_size) == 0);
     if (!src.n) return;
     int count[5] = {0}, same[5] = {0};
     for (size_t fi = 0; fi < sizeof ZOO_FILES / sizeof ZOO_FILES[0]; fi++) {
-        gfile q;
-        if (gfile_open(&q, zoo(ZOO_FILES[fi])) != 0) {
+        tg_file q;
+        if (tg_open(&q, zoo(ZOO_FILES[fi]), lrq_row_size) != 0) {
             CHECKF(0, "cannot read %s", zoo(ZOO_FILES[fi]));
             continue;
         }
         for (int i = 0; i < q.n; i++) {
-            const tinfo *t = &q.t[i];
+            const tg_tensor *t = &q.t[i];
             const int k = ktype_index(t->type);
             if (k < 0 || !t->data) continue;
             const ktype *kt = &KT[k];
-            const tinfo *f = gfile_find(&src, t->name);
-            if (!f || f->type != LRQ_TYPE_F32 || t_nelem(f) != t_nelem(t)) continue;
-            const int64_t ne = t_nelem(t);
+            const tg_tensor *f = tg_find(&src, t->name);
+            if (!f || f->type != LRQ_TYPE_F32 || f->n != t->n) continue;
+            const int64_t ne = t->n;
             const size_t nbytes = (size_t)(ne / LRQ_QK_K) * kt->bsize;
             float *xf = malloc((size_t)ne * sizeof *xf);
             memcpy(xf, f->data, (size_t)ne * sizeof *xf);
@@ -339,13 +204,13 @@ static void test_quant_ref_real(void) {
             free(xf);
             free(out);
         }
-        gfile_close(&q);
+        tg_close(&q);
     }
     for (int k = 0; k < 5; k++) {
         fprintf(stderr, "    %s: %d/%d tensors byte-identical\n", KT[k].name, same[k], count[k]);
         CHECKF(count[k] >= 10, "%s: only %d tensors of this type found", KT[k].name, count[k]);
     }
-    gfile_close(&src);
+    tg_close(&src);
 }
 
 /* Edge cases of the quantizers: all-zero and constant blocks, single spikes,
@@ -681,13 +546,13 @@ static void test_dot_real_rows(void) {
     uint64_t st = 99;
     int tested = 0;
     for (size_t fi = 0; fi < sizeof ZOO_FILES / sizeof ZOO_FILES[0]; fi++) {
-        gfile q;
-        if (gfile_open(&q, zoo(ZOO_FILES[fi])) != 0) {
+        tg_file q;
+        if (tg_open(&q, zoo(ZOO_FILES[fi]), lrq_row_size) != 0) {
             CHECKF(0, "cannot read %s", ZOO_FILES[fi]);
             continue;
         }
         for (int i = 0; i < q.n; i++) {
-            const tinfo *t = &q.t[i];
+            const tg_tensor *t = &q.t[i];
             const int k = ktype_index(t->type);
             if (k < 0 || !t->data) continue;
             const ktype *kt = &KT[k];
@@ -717,7 +582,7 @@ static void test_dot_real_rows(void) {
             free(y);
             tested++;
         }
-        gfile_close(&q);
+        tg_close(&q);
     }
     CHECK(tested > 100);
 }
@@ -797,17 +662,17 @@ static float gold_act(int m, int i) {
 static void test_dot_llama_golden(void) {
     const int a2 = have_avx2(), a5 = have_avx512();
     for (int c = 0; c < 7; c++) {
-        gfile q;
-        if (gfile_open(&q, zoo(GOLD_CFG[c].file)) != 0) {
+        tg_file q;
+        if (tg_open(&q, zoo(GOLD_CFG[c].file), lrq_row_size) != 0) {
             CHECKF(0, "cannot read %s", GOLD_CFG[c].file);
             continue;
         }
-        const tinfo *t = gfile_find(&q, GOLD_CFG[c].tensor);
+        const tg_tensor *t = tg_find(&q, GOLD_CFG[c].tensor);
         const ktype *kt = &KT[GOLD_CFG[c].k];
         CHECKF(t && t->type == kt->type && t->data, "%s %s: missing or not %s", GOLD_CFG[c].file, GOLD_CFG[c].tensor,
                kt->name);
         if (!t || t->type != kt->type || !t->data) {
-            gfile_close(&q);
+            tg_close(&q);
             continue;
         }
         const int64_t K = t->ne[0];
@@ -841,7 +706,7 @@ static void test_dot_llama_golden(void) {
         CHECKF(nbad == 0, "%s %s: %d results differ from llama.cpp", GOLD_CFG[c].file, GOLD_CFG[c].tensor, nbad);
         free(xa);
         free(y);
-        gfile_close(&q);
+        tg_close(&q);
     }
 }
 

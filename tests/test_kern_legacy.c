@@ -12,10 +12,11 @@
  *  - every SIMD dot equals the scalar reference within 1e-5 of the sum of
  *    |terms|, and the reference equals a double-precision dot of the
  *    dequantized rows.
- * A tiny GGUF tensor locator lives here so the test depends only on the
- * code under test. */
+ * GGUF files are read with the test locator of gguf_testutil.h (no
+ * src/io code), so the test depends only on the code under test. */
 #include "fmt/types.h"
 #include "testlib.h"
+#include "gguf_testutil.h"
 #include "core/core.h"
 #include "fmt/impl.h"
 #include "kern/dots.h"
@@ -87,7 +88,6 @@ static uint16_t rd16(const uint8_t *p) { return (uint16_t)(p[0] | (p[1] << 8)); 
 static uint32_t rd32(const uint8_t *p) {
     return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
 }
-static uint64_t rd64(const uint8_t *p) { return (uint64_t)rd32(p) | ((uint64_t)rd32(p + 4) << 32); }
 
 /* Independent binary16 decoder (by value, via ldexp) for cross-checks. */
 static double t_f16(uint16_t h) {
@@ -281,119 +281,16 @@ static void test_bf16(void) {
 }
 
 /* ================================================================== */
-/* Minimal GGUF tensor locator                                        */
+/* Row sizes for the GGUF locator (gguf_testutil.h)                   */
 /* ================================================================== */
 
-typedef struct {
-    char name[96];
-    int type;
-    int64_t ne[4];
-    int64_t n;          /* element count */
-    uint64_t offset;
-    const uint8_t *data;
-    size_t nbytes;      /* 0 if the type is not one of ours */
-} gtensor;
-
-typedef struct {
-    uint8_t *buf;
-    size_t size;
-    int n_tensors;
-    gtensor *t;
-} gfile;
-
-typedef struct { const uint8_t *p; size_t size, pos; int ok; } rdr;
-
-static int need(rdr *r, size_t k) {
-    if (!r->ok || k > r->size - r->pos) { r->ok = 0; return 0; }
-    return 1;
-}
-static uint32_t r_u32(rdr *r) { if (!need(r, 4)) return 0; uint32_t v = rd32(r->p + r->pos); r->pos += 4; return v; }
-static uint64_t r_u64(rdr *r) { if (!need(r, 8)) return 0; uint64_t v = rd64(r->p + r->pos); r->pos += 8; return v; }
-static void r_skip(rdr *r, uint64_t k) { if (k > SIZE_MAX || !need(r, (size_t)k)) { r->ok = 0; return; } r->pos += (size_t)k; }
-
-static void r_skip_value(rdr *r, uint32_t type, int depth) {
-    static const int scalar[13] = {1, 1, 2, 2, 4, 4, 4, 1, 0, 0, 8, 8, 8};
-    if (type > 12 || depth > 4) { r->ok = 0; return; }
-    if (type == 8) { r_skip(r, r_u64(r)); return; }
-    if (type == 9) {
-        uint32_t et = r_u32(r);
-        uint64_t cnt = r_u64(r);
-        if (et > 12) { r->ok = 0; return; }
-        if (et != 8 && et != 9) { if (cnt > (uint64_t)1 << 40) r->ok = 0; else r_skip(r, cnt * (uint64_t)scalar[et]); return; }
-        for (uint64_t i = 0; i < cnt && r->ok; i++) r_skip_value(r, et, depth + 1);
-        return;
-    }
-    r_skip(r, (uint64_t)scalar[type]);
-}
-
-static void gfile_free(gfile *g) { free(g->buf); free(g->t); memset(g, 0, sizeof *g); }
-
-static int gfile_open(gfile *g, const char *path) {
-    memset(g, 0, sizeof *g);
-    FILE *fp = fopen(path, "rb");
-    if (!fp) return -1;
-    fseek(fp, 0, SEEK_END);
-    long sz = ftell(fp);
-    fseek(fp, 0, SEEK_SET);
-    if (sz <= 0) { fclose(fp); return -1; }
-    g->buf = malloc((size_t)sz);
-    g->size = (size_t)sz;
-    if (!g->buf || fread(g->buf, 1, g->size, fp) != g->size) { fclose(fp); gfile_free(g); return -1; }
-    fclose(fp);
-    rdr r = {g->buf, g->size, 0, 1};
-    if (r_u32(&r) != 0x46554747u) { gfile_free(g); return -1; }
-    uint32_t version = r_u32(&r);
-    uint64_t nt = r_u64(&r), nkv = r_u64(&r);
-    if (version < 2 || nt > 100000 || nkv > 100000) { gfile_free(g); return -1; }
-    uint64_t align = 32;
-    for (uint64_t i = 0; i < nkv && r.ok; i++) {
-        uint64_t klen = r_u64(&r);
-        if (!need(&r, (size_t)klen)) break;
-        int is_align = klen == 17 && memcmp(r.p + r.pos, "general.alignment", 17) == 0;
-        r.pos += (size_t)klen;
-        uint32_t vt = r_u32(&r);
-        if (is_align && vt == 4) align = r_u32(&r);
-        else r_skip_value(&r, vt, 0);
-    }
-    g->t = calloc((size_t)nt + 1, sizeof(gtensor));
-    g->n_tensors = (int)nt;
-    for (uint64_t i = 0; i < nt && r.ok; i++) {
-        gtensor *t = &g->t[i];
-        uint64_t nlen = r_u64(&r);
-        if (nlen >= sizeof t->name || !need(&r, (size_t)nlen)) { r.ok = 0; break; }
-        memcpy(t->name, r.p + r.pos, (size_t)nlen);
-        r.pos += (size_t)nlen;
-        uint32_t nd = r_u32(&r);
-        if (nd < 1 || nd > 4) { r.ok = 0; break; }
-        t->n = 1;
-        for (int d = 0; d < 4; d++) t->ne[d] = 1;
-        for (uint32_t d = 0; d < nd; d++) {
-            uint64_t v = r_u64(&r);
-            if (v > ((uint64_t)1 << 32)) { r.ok = 0; break; }
-            t->ne[d] = (int64_t)v;
-            t->n *= (int64_t)v;
-        }
-        t->type = (int)r_u32(&r);
-        t->offset = r_u64(&r);
-    }
-    if (!r.ok || align == 0 || align > 4096) { gfile_free(g); return -1; }
-    size_t data0 = (r.pos + (size_t)align - 1) / (size_t)align * (size_t)align;
-    for (int i = 0; i < g->n_tensors; i++) {
-        gtensor *t = &g->t[i];
-        const ttype *tt = type_by_id(t->type);
-        if (!tt || t->n % tt->blck) continue;
-        size_t nb = (size_t)(t->n / tt->blck) * (size_t)tt->bsize;
-        if (data0 > g->size || t->offset > g->size - data0 || nb > g->size - data0 - t->offset) { gfile_free(g); return -1; }
-        t->data = g->buf + data0 + t->offset;
-        t->nbytes = nb;
-    }
+/* From this file's own type table, so the test depends only on the code
+ * under test; types outside it get no data from the locator. */
+static int legacy_row_size(int type, int64_t ne0, size_t *row_bytes) {
+    const ttype *tt = type_by_id(type);
+    if (!tt || ne0 % tt->blck) return -1;
+    *row_bytes = (size_t)(ne0 / tt->blck) * (size_t)tt->bsize;
     return 0;
-}
-
-static const gtensor *gfile_find(const gfile *g, const char *name) {
-    for (int i = 0; i < g->n_tensors; i++)
-        if (strcmp(g->t[i].name, name) == 0) return &g->t[i];
-    return NULL;
 }
 
 /* ================================================================== */
@@ -463,8 +360,8 @@ static void t_dequant(int type, const uint8_t *x, float *y, int64_t n) {
 
 static void test_golden_quant_ref(void) {
     const char *src_path = test_shared("models/stories260K/stories260K-f32.gguf");
-    gfile src;
-    if (gfile_open(&src, src_path) != 0) {
+    tg_file src;
+    if (tg_open(&src, src_path, legacy_row_size) != 0) {
         test_fail(__FILE__, __LINE__, "cannot read %s", src_path);
         return;
     }
@@ -480,18 +377,18 @@ static void test_golden_quant_ref(void) {
         const char *tag = is_imat ? imat[f - (int)(sizeof plain / sizeof plain[0])] : plain[f];
         char rel[128];
         snprintf(rel, sizeof rel, "golden/stories260K/s260-%s.gguf", tag);
-        gfile g;
-        if (gfile_open(&g, test_shared(rel)) != 0) {
+        tg_file g;
+        if (tg_open(&g, test_shared(rel), legacy_row_size) != 0) {
             test_fail(__FILE__, __LINE__, "cannot read %s", rel);
             continue;
         }
         n_files++;
-        for (int i = 0; i < g.n_tensors; i++) {
-            const gtensor *t = &g.t[i];
+        for (int i = 0; i < g.n; i++) {
+            const tg_tensor *t = &g.t[i];
             const ttype *tt = type_by_id(t->type);
             if (!tt || !t->data) continue;
             if (is_imat && !(t->type == T_F32 || t->type == T_F16 || t->type == T_BF16 || t->type == T_Q8_0)) continue;
-            const gtensor *s = gfile_find(&src, t->name);
+            const tg_tensor *s = tg_find(&src, t->name);
             if (!s || s->type != T_F32 || !s->data || s->n != t->n) {
                 test_fail(__FILE__, __LINE__, "%s: %s has no F32 source of the same size", rel, t->name);
                 continue;
@@ -528,9 +425,9 @@ static void test_golden_quant_ref(void) {
             free(b);
             free(out);
         }
-        gfile_free(&g);
+        tg_close(&g);
     }
-    gfile_free(&src);
+    tg_close(&src);
     CHECK(n_files == 17);
     static const int must[] = {T_F32, T_F16, T_BF16, T_Q4_0, T_Q4_1, T_Q5_0, T_Q5_1, T_Q8_0, T_IQ4_NL};
     for (size_t i = 0; i < sizeof must / sizeof must[0]; i++)

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 
 int test_failures_in_case;
+long test_checks;
 static int n_passed, n_failed;
 
 void test_fail(const char *file, int line, const char *fmt, ...) {
@@ -33,6 +34,11 @@ void test_run(const char *name, void (*fn)(void)) {
 }
 
 int test_finish(void) {
+    if (test_checks == 0) {
+        /* Counted as one failed case so the summary line says so too. */
+        fprintf(stderr, "[ FAIL ] no check ran in %d case(s): nothing was tested\n", n_passed + n_failed);
+        n_failed++;
+    }
     printf("%d passed, %d failed\n", n_passed, n_failed);
     fflush(stdout);
     return n_failed ? 1 : 0;
