@@ -343,6 +343,8 @@ int lrq_gguf_writer_add_tensor(lrq_gguf_writer *w, const char *name, int type, u
     for (int j = 0; j < LRQ_GGUF_MAX_DIMS; j++) {
         t.ne[j] = (uint32_t)j < n_dims ? ne[j] : 1;
         if (t.ne[j] < 0) return lrq_err_set("gguf writer: tensor '%s': dimension %d is negative", tname, j);
+        /* the reader rejects empty tensors; never write a file it would refuse */
+        if (t.ne[j] == 0) return lrq_err_set("gguf writer: tensor '%s': dimension %d is 0", tname, j);
         if (lrq_mul_u64(nel, (uint64_t)t.ne[j], &nel) || nel > (uint64_t)INT64_MAX) {
             return lrq_err_set("gguf writer: tensor '%s': element count overflows", tname);
         }
