@@ -4,6 +4,7 @@
 #include "cli.h"
 #include "lrq.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -128,6 +129,13 @@ int cmd_generate(int argc, char **argv) {
     int n_out = 0;
     double t1 = now_sec();
     for (int k = 0; k < n_predict; k++) {
+        for (int32_t j = 0; j < mi.n_vocab; j++)
+            if (!isfinite(logits[j])) { /* sampling from NaN would print garbage with exit 0 */
+                if (!ids_mode) printf("\n");
+                fprintf(stderr, "lrq generate: the model's logits are not finite (NaN or Inf) at new token %d\n", k);
+                rc = 1;
+                goto done;
+            }
         int32_t tok = lrq_sampler_pick(smp, logits);
         if (k == 0) t_first = now_sec() - t0;
         out[n_out++] = tok;

@@ -185,6 +185,13 @@ int lrq_perplexity(lrq_ctx *c, const lrq_model *m, const int32_t *tokens, size_t
             int am;
             lse(l, n_vocab, &mx, &ls, &am);
             const double v = (double)mx + ls - (double)l[tk[i + 1]];
+            /* A NaN/Inf logit would turn every statistic into -nan: stop
+             * with a message instead (whatever the engine let through). */
+            if (!isfinite(v)) {
+                lrq_err_set("perplexity: chunk %zu, position %d: the model's logits are not finite (NaN or Inf)",
+                            ci + 1, i);
+                goto done;
+            }
             nll += v;
             nll2 += v * v;
             if (p->write_base) {
