@@ -12,6 +12,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -42,12 +43,209 @@ void lrq_ctx_free(lrq_ctx *c);
 void lrq_ctx_reset(lrq_ctx *c);
 /* Evaluate n tokens after those already in the cache; returns the logits of
  * tokens logits_from..n-1 as [n - logits_from][n_vocab] (owned by the
- * context, valid until the next call). */
+ * context, valid until the next call), or NULL with an error (bad
+ * arguments; a layer whose output is not finite). */
 const float *lrq_ctx_eval(lrq_ctx *c, const int32_t *tokens, int n, int logits_from);
 
-/* Tokenize text[0..len) with the model's tokenizer (see src/io/vocab.h). */
+/* ---- model description ---- */
+
+/* Hyper-parameters of a loaded model (a copy; strings are static). */
+typedef struct lrq_model_info {
+    const char *arch;        /* "llama", "qwen2", "qwen3", ... */
+    const char *format;      /* source format: "gguf", "safetensors", "llama2c" */
+    const char *rope;        /* "norm" (interleaved pairs) or "neox" (rotate half) */
+    int32_t n_vocab, n_embd, n_layer, n_head, n_head_kv, head_dim, n_ff;
+    int32_t n_rot;           /* rotated dims per head */
+    int32_t n_ctx_train;     /* training context (the file's <arch>.context_length) */
+    float rope_theta, rms_eps;
+} lrq_model_info;
+
+/* Fill *info from m (never fails). */
+void lrq_model_get_info(const lrq_model *m, lrq_model_info *info);
+/* The model's tokenizer, or NULL when it has none (then pass a vocab_path
+ * to lrq_model_load). Owned by the model. */
+const lrq_vocab *lrq_model_vocab(const lrq_model *m);
+
+/* One stored tensor, as described by lrq_model_tensor_info / lrq_gguf_tensor_info. */
+typedef struct lrq_tensor_info {
+    const char *name;        /* owned by the model / GGUF handle */
+    int type;                /* ggml type id */
+    const char *type_name;   /* "q4_K", ...; "unknown" for ids lrq does not know */
+    int supported;           /* 1 if lrq can compute with this type */
+    int n_dims;
+    int64_t ne[4];           /* ne[0] = row length; unused dims are 1 */
+    size_t nbytes;
+} lrq_tensor_info;
+
+/* Tensors of a loaded model (all the source file holds, bound or not). */
+int64_t lrq_model_n_tensors(const lrq_model *m);
+/* Describe tensor i (0 <= i < n_tensors); -1 with an error for a bad i. */
+int lrq_model_tensor_info(const lrq_model *m, int64_t i, lrq_tensor_info *out);
+
+/* ---- types ---- */
+
+/* Name of a ggml type id ("q4_K"), "unknown" for ids without traits. */
+const char *lrq_type_name(int type);
+/* 1 if lrq can dequantize and matmul this type. */
+int lrq_type_supported(int type);
+/* Type id of a name, case-insensitive ("Q8_0" or "q8_0"); -1 if unknown. */
+int lrq_type_from_name(const char *name);
+/* The SIMD level the kernels use: "scalar", "avx2", "avx512", "neon". */
+const char *lrq_types_isa(void);
+/* llama.cpp's name of a general.file_type value (enum llama_ftype:
+ * 15 -> "Q4_K_M"), or NULL for values it does not define. */
+const char *lrq_file_type_name(int64_t ftype);
+
+/* ---- GGUF inspection (any GGUF: models lrq cannot run, vocab-only files) ---- */
+
+typedef struct lrq_gguf lrq_gguf;
+
+/* Open and fully validate a GGUF file (memory-mapped). 0, or -1 with an
+ * error naming the file and field (*out is then NULL). */
+int lrq_gguf_open(lrq_gguf **out, const char *path);
+/* Free the handle (NULL is fine); strings handed out die with it. */
+void lrq_gguf_close(lrq_gguf *g);
+uint32_t lrq_gguf_version(const lrq_gguf *g);
+uint32_t lrq_gguf_alignment(const lrq_gguf *g);
+int64_t lrq_gguf_n_kv(const lrq_gguf *g);
+int64_t lrq_gguf_n_tensors(const lrq_gguf *g);
+/* Key i (0 <= i < n_kv; NULL for a bad i) and its value type name
+ * ("uint32", "string", "array"). */
+const char *lrq_gguf_key(const lrq_gguf *g, int64_t i);
+const char *lrq_gguf_key_type(const lrq_gguf *g, int64_t i);
+/* Key i's value as one line of text for display: numbers in full, strings
+ * quoted with control bytes escaped and cut after max_str bytes, arrays as
+ * "[type x n]" followed by their first items when they have at most 8.
+ * Writes at most cap bytes (NUL included) and returns buf ("" for a bad i). */
+const char *lrq_gguf_value_text(const lrq_gguf *g, int64_t i, char *buf, size_t cap, size_t max_str);
+/* A string key: 1 and a malloc'ed NUL-terminated copy in *out (free it);
+ * 0 if absent; -1 with an error if present with another type. */
+int lrq_gguf_string(const lrq_gguf *g, const char *key, char **out);
+/* An integer key: 1 and *out; 0 if absent; -1 with an error on a non-integer. */
+int lrq_gguf_int(const lrq_gguf *g, const char *key, int64_t *out);
+/* Describe tensor i (0 <= i < n_tensors); -1 with an error for a bad i. */
+int lrq_gguf_tensor_info(const lrq_gguf *g, int64_t i, lrq_tensor_info *out);
+
+/* ---- tokenizer ---- */
+
+/* Load a tokenizer alone from a GGUF (vocab-only or model) file. */
+int lrq_vocab_load(lrq_vocab **out, const char *path);
+/* Free a tokenizer from lrq_vocab_load (NULL is fine). Never call it on
+ * lrq_model_vocab's result. */
+void lrq_vocab_free(lrq_vocab *v);
+int32_t lrq_vocab_n_tokens(const lrq_vocab *v);
+int32_t lrq_vocab_bos(const lrq_vocab *v);   /* -1 if none */
+int32_t lrq_vocab_eos(const lrq_vocab *v);   /* -1 if none */
+int lrq_vocab_add_bos(const lrq_vocab *v);   /* 1 if the model adds BOS by default */
+/* "spm" (SentencePiece-style) or "bpe" (byte-level BPE). */
+const char *lrq_vocab_type_name(const lrq_vocab *v);
+/* Tokenize text[0..len): add_special adds BOS/EOS as the vocabulary says;
+ * parse_special turns special-token texts into their ids. *ids is malloc'ed
+ * (free it), *n its length. Ids are llama.cpp's. */
 int lrq_tokenize(const lrq_vocab *v, const char *text, size_t len, int add_special, int parse_special,
                  int32_t **ids, size_t *n);
+/* The text of token id (llama.cpp's token_to_piece): writes at most cap
+ * bytes and returns the piece length (which may exceed cap: then call again
+ * with a bigger buffer), or a negative value for an invalid id. special = 0
+ * hides control tokens. */
+int lrq_token_to_piece(const lrq_vocab *v, int32_t id, char *buf, size_t cap, int special);
+
+/* ---- text files ---- */
+
+/* Read a text file into a malloc'ed NUL-terminated buffer (free it),
+ * byte for byte. -1 + "PATH: ..." for a missing file, a folder, an empty
+ * file or one that is not UTF-8 text (NUL bytes, invalid sequences). */
+int lrq_text_load(const char *path, char **out, size_t *len);
+/* The same, but as llama.cpp's common -f/--file option reads a prompt file:
+ * exactly one trailing '\n' (if any) is removed. Used by every lrq command
+ * that stands for a llama.cpp tool taking -f (ppl), so both tokenize the
+ * same text. A file holding only "\n" is an error (empty after removal). */
+int lrq_text_load_prompt(const char *path, char **out, size_t *len);
+
+/* ---- sampling ---- */
+
+typedef struct lrq_sampler lrq_sampler;
+
+/* Greedy (temperature 0: first maximum, as llama.cpp) or seeded sampling
+ * with temperature > 0, top_k (0: no limit) and top_p in (0, 1] (1: no
+ * limit); the same seed gives the same tokens. -1 + error for a NaN or
+ * negative temperature, top_p outside (0, 1], top_k < 0, n_vocab < 1. */
+int lrq_sampler_new(lrq_sampler **out, int32_t n_vocab, float temperature, int top_k, float top_p,
+                    uint64_t seed);
+void lrq_sampler_delete(lrq_sampler *s);
+/* Choose the next token from logits[n_vocab]. */
+int32_t lrq_sampler_pick(lrq_sampler *s, const float *logits);
+
+/* ---- perplexity and KL-divergence (llama-perplexity's method) ---- */
+
+typedef struct lrq_ppl_params {
+    int n_ctx;                 /* chunk length (CTX) */
+    int n_batch;               /* tokens per eval call (<= n_ctx) */
+    int max_chunks;            /* < 0: all; 0 is an error */
+    const char *kld_base;      /* base log-prob file: written (write_base) or read (kld) */
+    int write_base;            /* 1: save this model's log-probs to kld_base (docs/kld-format.md) */
+    int kld;                   /* 1: compare against kld_base (tokens come from the file) */
+    FILE *out;                 /* progress lines "[i]ppl," and the final estimate; may be NULL */
+    /* Called after each chunk (may be NULL): chunks done, chunks in all,
+     * seconds since the first chunk started. */
+    void (*progress)(void *data, int done, int total, double seconds);
+    void *progress_data;
+} lrq_ppl_params;
+
+typedef struct lrq_ppl_result {
+    int n_chunks;
+    long n_scored;             /* tokens scored */
+    double ppl, ppl_err;       /* exp(mean NLL) and PPL * sqrt(var(NLL)/(n-1)) */
+    double seconds, tokens_per_sec; /* wall time of the evaluation, tokens evaluated per second */
+    /* KLD mode only: */
+    double base_ppl, ln_ppl_ratio, ln_ppl_ratio_err;
+    double mean_kld, mean_kld_err, median_kld, max_kld, kld_p99;
+    double same_top_pct, same_top_err;
+} lrq_ppl_result;
+
+/* Chunks llama-perplexity makes of n_tokens tokens: floor(n_tokens / n_ctx). */
+size_t lrq_ppl_n_chunks(size_t n_tokens, int n_ctx);
+
+/* Evaluate tokens[0..n_tokens) (tokenized with BOS per the model) in
+ * floor(n/CTX) chunks; each chunk's first token is replaced by BOS when the
+ * vocab adds BOS, and positions CTX/2 .. CTX-2 are scored. In KLD mode
+ * `tokens` is ignored (the base file holds them). A base file is written
+ * atomically (an existing file survives any failure). Returns 0 or -1. */
+int lrq_perplexity(lrq_ctx *c, const lrq_model *m, const int32_t *tokens, size_t n_tokens,
+                   const lrq_ppl_params *p, lrq_ppl_result *r);
+
+/* ---- random-weight models of real shapes (benchmarks) ---- */
+
+/* Shape i (0 <= i < count): its name and a one-line description; 0, or -1
+ * when i is out of range. */
+int lrq_mkrand_n_shapes(void);
+int lrq_mkrand_shape(int i, const char **name, const char **about);
+
+typedef struct lrq_mkrand_params {
+    const char *shape;         /* a shape name (lrq_mkrand_shape) */
+    int type, embd_type;       /* matrix type and token_embd/output type (type ids with a reference quantizer) */
+    uint64_t seed;
+    double stdev;              /* weights ~ N(0, stdev^2), norms 1 + N(0, stdev^2); in (0, 100) */
+    int n_layer;               /* 0: the shape's own */
+    const char *vocab;         /* GGUF whose tokenizer.* keys are copied */
+    const char *out;           /* output GGUF (written atomically) */
+    FILE *log;                 /* progress and summary lines; may be NULL */
+} lrq_mkrand_params;
+
+/* Write a model GGUF with random weights and the exact shapes of a real
+ * model, loadable by lrq and by llama.cpp (see tools/cmd_mkrand.c's help).
+ * Validates everything before writing; on failure (or SIGINT/SIGTERM with
+ * lrq_atomic_unlink_all in the handler) neither the output nor any scratch
+ * file is left behind. Returns 0 or -1. */
+int lrq_mkrand(const lrq_mkrand_params *p);
+
+/* ---- output files ---- */
+
+/* Every file lrq writes goes to a temporary file next to its target and is
+ * renamed into place only when complete. This removes the temporary files
+ * of writes still in progress; it is async-signal-safe (it only unlink()s
+ * stored paths), for a SIGINT/SIGTERM handler that then ends the process. */
+void lrq_atomic_unlink_all(void);
 
 #ifdef __cplusplus
 }

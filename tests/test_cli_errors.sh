@@ -20,7 +20,9 @@ expect_error() {
   local rc=$?
   local lines
   lines=$(wc -l <"$T/err")
-  if [ $rc -ne 0 ] && [ $rc -lt 128 ] && [ "$lines" -eq 1 ] && grep -qF -- "$needle" "$T/err"; then
+  # no doubled prefixes ("lrq ppl: ppl: ...")
+  if [ $rc -ne 0 ] && [ $rc -lt 128 ] && [ "$lines" -eq 1 ] && grep -qF -- "$needle" "$T/err" &&
+     ! grep -qE '^lrq ([a-z]+): (\1|lrq):' "$T/err"; then
     pass=$((pass + 1))
   else
     fail=$((fail + 1))
@@ -61,6 +63,79 @@ expect_error "invalid utf-8" "$T/badutf8.txt" "$LRQ" ppl -m "$GGUF" -f "$T/badut
 printf 'Once upon a time.' >"$T/short.txt"
 expect_error "text too short" "tokens" "$LRQ" ppl -m "$GGUF" -f "$T/short.txt" -c 128
 expect_error "bad kld base" "$T/short.txt" "$LRQ" ppl -m "$GGUF" --kl-divergence-base "$T/short.txt" --kl-divergence -c 128
+
+# A folder as a text file
+expect_error "folder as -f" "$T/hf: is a folder" "$LRQ" ppl -m "$GGUF" -f "$T/hf" -c 128
+expect_error "folder as tokenize -f" "$T/hf: is a folder" "$LRQ" tokenize -m "$GGUF" -f "$T/hf"
+
+# Option values that used to give nonsense with exit 0
+expect_error "--chunks 0" "--chunks" "$LRQ" ppl -m "$GGUF" -f "$TEXT" -c 128 --chunks 0
+expect_error "--chunks -1" "--chunks" "$LRQ" ppl -m "$GGUF" -f "$TEXT" -c 128 --chunks -1
+expect_error "-c not a number" "'12x'" "$LRQ" ppl -m "$GGUF" -f "$TEXT" -c 12x
+expect_error "-c fraction" "'128.5'" "$LRQ" ppl -m "$GGUF" -f "$TEXT" -c 128.5
+expect_error "-t empty" "-t" "$LRQ" ppl -m "$GGUF" -f "$TEXT" -t ""
+expect_error "-n huge" "-n" "$LRQ" generate -m "$GGUF" -n 99999999999
+expect_error "--temp nan" "--temp" "$LRQ" generate -m "$GGUF" --temp nan
+expect_error "--temp inf" "--temp" "$LRQ" generate -m "$GGUF" --temp inf
+expect_error "--temp -1" "--temp" "$LRQ" generate -m "$GGUF" --temp -1
+expect_error "--top-p 0" "--top-p" "$LRQ" generate -m "$GGUF" --top-p 0
+expect_error "--top-p 1.5" "--top-p" "$LRQ" generate -m "$GGUF" --top-p 1.5
+expect_error "--top-p nan" "--top-p" "$LRQ" generate -m "$GGUF" --top-p nan
+expect_error "--seed text" "--seed" "$LRQ" generate -m "$GGUF" --seed abc
+expect_error "--std 0" "--std" "$LRQ" mkrand --shape qwen2-tiny --vocab "$GGUF" --std 0 -o "$T/never.gguf"
+expect_error "mkrand bad type" "'q9_9'" "$LRQ" mkrand --shape qwen2-tiny --vocab "$GGUF" --type q9_9 -o "$T/never.gguf"
+expect_error "mkrand missing folder" "$T/nodir/x.gguf" "$LRQ" mkrand --shape qwen2-tiny --vocab "$GGUF" -o "$T/nodir/x.gguf"
+if [ -e "$T/never.gguf" ]; then fail=$((fail + 1)); echo "FAIL: a refused mkrand created its output"; else pass=$((pass + 1)); fi
+
+# A KL-divergence base file of the old format 1 is refused with a clear message
+{ printf 'LRQKLD01'; head -c 64 /dev/zero; } >"$T/old.kld"
+expect_error "kld format 1" "format 1" "$LRQ" ppl -m "$GGUF" --kl-divergence-base "$T/old.kld" --kl-divergence -c 128
+
+# Warnings: exit 0, one warning line, the command still runs
+cores=$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo 1)
+if "$LRQ" generate -m "$GGUF" -n 2 -t $((cores + 1)) >"$T/out" 2>"$T/err" && grep -q "warning: -t $((cores + 1)) exceeds" "$T/err"; then
+  pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: no warning for -t above the core count"; cat "$T/err"; fi
+if "$LRQ" generate -m "$GGUF" -n 2 -c 1024 >"$T/out" 2>"$T/err" && grep -q "warning: -c 1024 exceeds the model's training context 512" "$T/err"; then
+  pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: no warning for -c above n_ctx_train"; cat "$T/err"; fi
+if "$LRQ" generate -m "$GGUF" -p "Once" -n 600 --ignore-eos --ids >"$T/out" 2>"$T/err" && grep -q "warning: prompt + -n .* exceeds" "$T/err"; then
+  pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: no warning for -n past n_ctx_train"; cat "$T/err"; fi
+
+# NaN weights: every command that evaluates the model fails (exit 1, a clear
+# last line), never prints -nan. The last 8 KiB of the file's data (weights
+# of the last layer, used at every position) become NaN.
+cp "$GGUF" "$T/nan.gguf"
+size=$(wc -c <"$GGUF")
+head -c 8192 /dev/zero | tr '\0' '\377' | dd of="$T/nan.gguf" bs=1 seek=$((size - 8192)) conv=notrunc 2>/dev/null
+for cmd in "ppl -f $TEXT -c 128" "generate -n 4" "generate -n 4 --ids"; do
+  "$LRQ" $cmd -m "$T/nan.gguf" >"$T/out" 2>"$T/err"
+  rc=$?
+  if [ $rc -eq 1 ] && tail -1 "$T/err" | grep -qE "^lrq (ppl|generate): .*(finite|NaN|nan)" && ! grep -qi "nan" "$T/out"; then
+    pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: NaN model, lrq $cmd: rc=$rc"; tail -2 "$T/err"; fi
+done
+
+# lrq info: no line twice; name, file type by name; what cannot run, and why
+"$LRQ" info "$GGUF" >"$T/out" 2>&1
+if [ -z "$(sort "$T/out" | uniq -d)" ] && grep -q "^name: stories260K" "$T/out" && grep -q "^file type: F32" "$T/out" &&
+   grep -q "^lrq can run it: yes" "$T/out"; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: info"; cat "$T/out"; fi
+Q4KM=$SHARED/golden/stories260K/s260-Q4_K_M.gguf
+if [ -f "$Q4KM" ]; then
+  if "$LRQ" info "$Q4KM" | grep -q "^file type: Q4_K_M (general.file_type 15)"; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: info file type Q4_K_M"; fi
+fi
+if [ -f "$IQ2" ]; then
+  "$LRQ" info "$IQ2" --tensors >"$T/out" 2>&1
+  if grep -q "^lrq can run it: no" "$T/out" && grep -q "tensors have types lrq cannot compute" "$T/out" &&
+     grep -q "iq2_xxs.*(type lrq cannot compute)" "$T/out"; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: info on IQ2_XXS"; cat "$T/out"; fi
+fi
+MOE=$SHARED/models/zoo/ts-dsmoe-11M-f32.gguf
+if [ -f "$MOE" ]; then
+  "$LRQ" info "$MOE" >"$T/out" 2>&1
+  if grep -q "^lrq can run it: no" "$T/out" && grep -q "unsupported architecture 'deepseek'" "$T/out"; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: info on deepseek"; cat "$T/out"; fi
+fi
+
+# lrq ppl names the text, its token and chunk counts before anything else
+"$LRQ" ppl -m "$GGUF" -f "$TEXT" -c 128 --chunks 2 >"$T/out" 2>"$T/err"
+if head -1 "$T/err" | grep -qE "^lrq ppl: .*TinyStories-valid.first22docs.txt: [0-9]+ bytes, [0-9]+ tokens, 59 chunks of 128" &&
+   grep -q "^\[1\][0-9.]*,\[2\][0-9.]*," "$T/out"; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: ppl header"; cat "$T/err"; fi
 
 # Working commands for contrast (exit 0)
 for args in "info $GGUF" "tokenize -m $GGUF -p hello --ids" "generate -m $GGUF -n 4"; do

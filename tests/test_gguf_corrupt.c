@@ -345,10 +345,6 @@ static void test_valid_variants(void) {
     o.t[0].ne[0] = 8, o.t[0].ne[1] = 1;   /* 32 bytes at 128 */
     o.t[2].ne[0] = 16;                    /* 32 bytes at 0 */
     expect_ok("unordered-offsets", &o);
-    /* a zero-sized tensor sharing an offset */
-    default_opts(&o);
-    o.t[2] = (tdesc){"w2", 2, {0, 7}, LRQ_TYPE_F16, 64};
-    expect_ok("zero-size-tensor", &o);
     /* 8 levels of nesting are fine */
     default_opts(&o);
     buf *e = &o.extra_kv;
@@ -525,6 +521,10 @@ static void test_tensor_corruptions(void) {
     TCASE("tensor-n_dims-5", "n_dims 5", (o.t[0].n_dims = 5, o.t[0].ne[2] = o.t[0].ne[3] = o.t[0].ne[4] = 1));
     TCASE("tensor-n_dims-max", "n_dims", o.t[0].n_dims = UINT32_MAX);
     TCASE("tensor-dim-negative", "negative", o.t[0].ne[1] = -1);
+    /* empty tensors: a zero in any dimension, also when it shares an offset */
+    TCASE("tensor-dim0-zero", "tensor 2 'w2': dimension 0 is 0", o.t[2] = ((tdesc){"w2", 2, {0, 7}, LRQ_TYPE_F16, 64}));
+    TCASE("tensor-dim1-zero", "tensor 0 'w0': dimension 1 is 0", o.t[0].ne[1] = 0);
+    TCASE("tensor-dim3-zero", "dimension 3 is 0", (o.t[0].n_dims = 4, o.t[0].ne[2] = 1, o.t[0].ne[3] = 0));
     TCASE("tensor-dim-int64-min", "negative", o.t[0].ne[0] = INT64_MIN);
     TCASE("tensor-dims-overflow", "overflows", (o.t[0].ne[0] = 1ll << 32, o.t[0].ne[1] = 1ll << 32));
     TCASE("tensor-dims-overflow-4d",

@@ -2,7 +2,8 @@
  * -ctv f32): every row of golden/stories260K/ppl-exact.tsv and the
  * ppl_valid_exact column of golden/zoo/ts-qwen3-5M/quality.tsv, within 0.1%
  * with the same chunk count; KL-divergence against golden/stories260K/kld.tsv
- * (mean KLD within 5% or 2e-5, same-top within 0.5 points); and the three
+ * (mean KLD within 5% or 2e-5, same-top within 0.5 points; the base model
+ * against itself: PPL(base) = the base run's PPL, ratio exactly 1); and the three
  * stories260K formats (GGUF, llama2.c .bin, HF directory) agreeing to 1e-5.
  * Files holding a type lrq does not compute must fail with a clear error. */
 #define _POSIX_C_SOURCE 200809L
@@ -138,6 +139,17 @@ static void test_stories_kld(void) {
     lrq_ppl_result r;
     CHECKF(run_ppl(test_shared("models/stories260K/stories260K-f32.gguf"), NULL, text, 128, base, 0, &r) == 0, "%s",
            lrq_last_error());
+    /* The model against its own base: the stored exact NLLs make PPL(base)
+     * the base run's PPL and the ratio exactly 1 (format 1 gave 1.0218). */
+    const double base_run_ppl = r.ppl;
+    lrq_ppl_result self;
+    CHECKF(run_ppl(test_shared("models/stories260K/stories260K-f32.gguf"), NULL, NULL, 128, base, 1, &self) == 0, "%s",
+           lrq_last_error());
+    fprintf(stderr, "  self: PPL %.6f base %.6f (base run %.6f) ln ratio %g KLD %g same top %.3f%%\n", self.ppl,
+            self.base_ppl, base_run_ppl, self.ln_ppl_ratio, self.mean_kld, self.same_top_pct);
+    CHECKF(self.base_ppl == base_run_ppl, "PPL(base) %.9f vs the base run's %.9f", self.base_ppl, base_run_ppl);
+    CHECKF(self.ln_ppl_ratio == 0.0 && self.ppl / self.base_ppl == 1.0, "self ln ratio %g", self.ln_ppl_ratio);
+    CHECK(fabs(self.mean_kld) < 1e-6 && self.same_top_pct == 100.0);
     FILE *f = fopen(test_shared("golden/stories260K/kld.tsv"), "r");
     CHECK(f != NULL);
     char line[1024], *fl[4];

@@ -2,11 +2,9 @@
  * with prefill/decode speed and time to first token. */
 #define _POSIX_C_SOURCE 200809L
 #include "cli.h"
-#include "core/core.h"
-#include "eval/sample.h"
-#include "tok/vocab.h"
-#include "model/model.h"
+#include "lrq.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -55,9 +53,15 @@ int cmd_generate(int argc, char **argv) {
         else if (cli_opt(argc, argv, &i, "-n", "--n-predict", &v)) n_predict = cli_int("generate", "-n", v, 0, 1 << 20);
         else if (cli_opt(argc, argv, &i, "-t", "--threads", &v)) n_threads = cli_int("generate", "-t", v, 1, 1024);
         else if (cli_opt(argc, argv, &i, "-c", "--ctx-size", &v)) n_ctx = cli_int("generate", "-c", v, 1, 1 << 22);
-        else if (cli_opt(argc, argv, &i, NULL, "--temp", &v)) temp = cli_num("generate", "--temp", v);
+        else if (cli_opt(argc, argv, &i, NULL, "--temp", &v)) {
+            temp = cli_num("generate", "--temp", v);
+            if (temp < 0) { fprintf(stderr, "lrq generate: --temp must be >= 0 (0 = greedy), got '%s'\n", v); return 2; }
+        }
         else if (cli_opt(argc, argv, &i, NULL, "--top-k", &v)) top_k = cli_int("generate", "--top-k", v, 0, 1 << 30);
-        else if (cli_opt(argc, argv, &i, NULL, "--top-p", &v)) top_p = cli_num("generate", "--top-p", v);
+        else if (cli_opt(argc, argv, &i, NULL, "--top-p", &v)) {
+            top_p = cli_num("generate", "--top-p", v);
+            if (!(top_p > 0 && top_p <= 1)) { fprintf(stderr, "lrq generate: --top-p must be in (0, 1], got '%s'\n", v); return 2; }
+        }
         else if (cli_opt(argc, argv, &i, "-s", "--seed", &v)) seed = (uint64_t)cli_int("generate", "--seed", v, 0, 0x7fffffff);
         else if (!strcmp(argv[i], "--ids")) ids_mode = 1;
         else if (!strcmp(argv[i], "--ignore-eos")) ignore_eos = 1;
@@ -66,20 +70,26 @@ int cmd_generate(int argc, char **argv) {
     if (!model) model = cli_shared_path(LRQ_DEFAULT_MODEL);
     lrq_model *m;
     if (lrq_model_load(&m, model, vocab)) return cli_fail("generate");
-    if (!m->vocab) {
+    const lrq_vocab *voc = lrq_model_vocab(m);
+    if (!voc) {
         lrq_model_free(m);
         fprintf(stderr, "lrq generate: %s: the model has no tokenizer; pass --vocab FILE\n", model);
         return 1;
     }
     int32_t *ids;
     size_t n_ids;
-    if (lrq_tokenize(m->vocab, prompt, strlen(prompt), 1, 1, &ids, &n_ids)) { lrq_model_free(m); return cli_fail("generate"); }
+    if (lrq_tokenize(voc, prompt, strlen(prompt), 1, 1, &ids, &n_ids)) { lrq_model_free(m); return cli_fail("generate"); }
     if (n_ids == 0) {
         free(ids);
         lrq_model_free(m);
         fprintf(stderr, "lrq generate: the prompt is empty and the model adds no BOS: give -p\n");
         return 1;
     }
+    lrq_model_info mi;
+    lrq_model_get_info(m, &mi);
+    if (n_ctx) cli_warn_ctx("generate", "-c", n_ctx, mi.n_ctx_train);
+    else if ((long)n_ids + n_predict > mi.n_ctx_train) cli_warn_ctx("generate", "prompt + -n", (long)n_ids + n_predict, mi.n_ctx_train);
+    cli_warn_threads("generate", n_threads);
     if (!n_ctx) n_ctx = (int)n_ids + n_predict;
     if ((size_t)n_ctx < n_ids + (size_t)n_predict) {
         fprintf(stderr, "lrq generate: context %d too small for %zu prompt + %d new tokens\n", n_ctx, n_ids, n_predict);
@@ -89,19 +99,23 @@ int cmd_generate(int argc, char **argv) {
     }
     int n_batch = n_ids > 512 ? 512 : (int)n_ids;
     lrq_ctx *c;
-    lrq_sampler smp;
+    lrq_sampler *smp = NULL;
     if (lrq_ctx_new(&c, m, n_ctx, n_batch, n_threads)) { free(ids); lrq_model_free(m); return cli_fail("generate"); }
-    if (lrq_sampler_init(&smp, m->hp.n_vocab, (float)temp, top_k, (float)top_p, seed)) {
+    if (lrq_sampler_new(&smp, mi.n_vocab, (float)temp, top_k, (float)top_p, seed)) {
         lrq_ctx_free(c); free(ids); lrq_model_free(m); return cli_fail("generate");
     }
-    int32_t *out = lrq_malloc(((size_t)n_predict + 1) * sizeof *out);
-    LRQ_ASSERT(out);
+    int32_t *out = malloc(((size_t)n_predict + 1) * sizeof *out);
+    if (!out) {
+        fprintf(stderr, "lrq generate: out of memory\n");
+        lrq_sampler_delete(smp); lrq_ctx_free(c); free(ids); lrq_model_free(m);
+        return 1;
+    }
     /* Text mode: SentencePiece vocabularies prefix a space to the first word;
      * like SentencePiece's decoder, drop it from the very first piece printed. */
-    int at_start = lrq_vocab_kind(m->vocab) == LRQ_VOCAB_SPM;
+    int at_start = !strcmp(lrq_vocab_type_name(voc), "spm");
     if (ids_mode) print_ids(ids, n_ids);
     else {
-        for (size_t i = 0; i < n_ids; i++) print_piece(m->vocab, ids[i], &at_start);
+        for (size_t i = 0; i < n_ids; i++) print_piece(voc, ids[i], &at_start);
         fflush(stdout);
     }
     double t0 = now_sec(), t_first = 0;
@@ -115,14 +129,21 @@ int cmd_generate(int argc, char **argv) {
     int n_out = 0;
     double t1 = now_sec();
     for (int k = 0; k < n_predict; k++) {
-        int32_t tok = lrq_sampler_pick(&smp, logits);
+        for (int32_t j = 0; j < mi.n_vocab; j++)
+            if (!isfinite(logits[j])) { /* sampling from NaN would print garbage with exit 0 */
+                if (!ids_mode) printf("\n");
+                fprintf(stderr, "lrq generate: the model's logits are not finite (NaN or Inf) at new token %d\n", k);
+                rc = 1;
+                goto done;
+            }
+        int32_t tok = lrq_sampler_pick(smp, logits);
         if (k == 0) t_first = now_sec() - t0;
         out[n_out++] = tok;
         if (!ids_mode) {
-            print_piece(m->vocab, tok, &at_start);
+            print_piece(voc, tok, &at_start);
             fflush(stdout);
         }
-        if (!ignore_eos && tok == lrq_vocab_eos(m->vocab)) break;
+        if (!ignore_eos && tok == lrq_vocab_eos(voc)) break;
         if (k + 1 < n_predict && !(logits = lrq_ctx_eval(c, &tok, 1, 0))) { rc = cli_fail("generate"); goto done; }
     }
     double t_dec = now_sec() - t1;
@@ -134,7 +155,7 @@ int cmd_generate(int argc, char **argv) {
             n_out > 1 ? (n_out - 1) / (t_dec > 0 ? t_dec : 1e-9) : 0.0, n_threads);
 done:
     free(out);
-    lrq_sampler_free(&smp);
+    lrq_sampler_delete(smp);
     lrq_ctx_free(c);
     free(ids);
     lrq_model_free(m);

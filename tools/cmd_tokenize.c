@@ -1,11 +1,7 @@
 /* cmd_tokenize.c — `lrq tokenize`: token ids of a text with a model's (or a
  * vocab-only GGUF's) tokenizer. */
 #include "cli.h"
-#include "core/core.h"
-#include "io/gguf.h"
-#include "io/text.h"
-#include "tok/vocab.h"
-#include "model/model.h"
+#include "lrq.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -15,7 +11,8 @@ static void help(void) {
            "  Prints '[1, 2, 3]' with --ids, else one 'id -> 'piece'' line per token. MODEL may be a vocab-only GGUF.\n");
 }
 
-/* A vocab-only GGUF has no tensors: load just its tokenizer. */
+/* A vocab-only GGUF has no tensors: load just its tokenizer. Returns 0,
+ * -1 (error recorded) or 1 (message already printed). */
 static int load_vocab(const char *path, const char *vocab_path, lrq_vocab **v, lrq_model **m) {
     *v = NULL;
     *m = NULL;
@@ -28,17 +25,20 @@ static int load_vocab(const char *path, const char *vocab_path, lrq_vocab **v, l
             if (n == 4 && memcmp(magic, "GGUF", 4) == 0) {
                 lrq_gguf *g;
                 if (lrq_gguf_open(&g, path)) return -1;
-                if (lrq_gguf_n_tensors(g) == 0 || !lrq_gguf_find(g, "general.architecture")) {
-                    int r = lrq_vocab_from_gguf(v, g);
-                    lrq_gguf_close(g);
-                    return r;
-                }
+                char *arch = NULL;
+                int has_arch = lrq_gguf_string(g, "general.architecture", &arch);
+                int vocab_only = lrq_gguf_n_tensors(g) == 0 || has_arch == 0;
+                free(arch);
                 lrq_gguf_close(g);
+                if (vocab_only) return lrq_vocab_load(v, path);
             }
         }
     }
     if (lrq_model_load(m, path, vocab_path)) return -1;
-    if (!(*m)->vocab) return lrq_err_set("%s: the model has no tokenizer; pass --vocab FILE", path);
+    if (!lrq_model_vocab(*m)) {
+        fprintf(stderr, "lrq tokenize: %s: the model has no tokenizer; pass --vocab FILE\n", path);
+        return 1;
+    }
     return 0;
 }
 
@@ -60,11 +60,18 @@ int cmd_tokenize(int argc, char **argv) {
     if (!model) model = cli_shared_path(LRQ_DEFAULT_MODEL);
     lrq_vocab *v;
     lrq_model *m;
-    if (load_vocab(model, vocab, &v, &m)) { lrq_model_free(m); return cli_fail("tokenize"); }
-    const lrq_vocab *voc = v ? v : m->vocab;
+    int lr = load_vocab(model, vocab, &v, &m);
+    if (lr) {
+        lrq_model_free(m);
+        return lr > 0 ? lr : cli_fail("tokenize");
+    }
+    const lrq_vocab *voc = v ? v : lrq_model_vocab(m);
     char *buf = NULL;
     size_t len;
     if (file) {
+        /* Byte for byte: llama-tokenize reads its -f file verbatim (unlike
+         * the other llama.cpp tools, whose common -f drops a trailing '\n'),
+         * since a trailing newline is itself a token. */
         if (lrq_text_load(file, &buf, &len)) { lrq_vocab_free(v); lrq_model_free(m); return cli_fail("tokenize"); }
     } else {
         len = strlen(prompt);

@@ -2,10 +2,11 @@
 #define _POSIX_C_SOURCE 200809L
 #include "cli.h"
 #include "lrq.h"
-#include "fmt/types.h"
 
 #include <errno.h>
 #include <limits.h>
+#include <math.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -82,11 +83,45 @@ double cli_num(const char *cmd, const char *opt, const char *v) {
     char *end;
     errno = 0;
     double x = strtod(v, &end);
-    if (errno || *end || end == v) {
-        fprintf(stderr, "lrq %s: %s: expected a number, got '%s'\n", cmd, opt, v);
+    /* strtod also takes "nan" and "inf": no option means anything by them */
+    if (errno || *end || end == v || !isfinite(x)) {
+        fprintf(stderr, "lrq %s: %s: expected a finite number, got '%s'\n", cmd, opt, v);
         exit(2);
     }
     return x;
+}
+
+void cli_warn_threads(const char *cmd, int n_threads) {
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    /* More threads than cores only makes them wait for each other's time
+     * slices at every barrier (1000 threads on 2 cores ran 750x slower). */
+    if (cores > 0 && n_threads > cores)
+        fprintf(stderr, "lrq %s: warning: -t %d exceeds the %ld online cores; this will be much slower\n", cmd,
+                n_threads, cores);
+}
+
+void cli_warn_ctx(const char *cmd, const char *opt, long n, long n_ctx_train) {
+    if (n_ctx_train > 0 && n > n_ctx_train)
+        fprintf(stderr, "lrq %s: warning: %s %ld exceeds the model's training context %ld; quality will degrade\n",
+                cmd, opt, n, n_ctx_train);
+}
+
+/* Remove temporary output files, then die of the same signal (so the
+ * parent sees the usual status). Only async-signal-safe calls here. */
+static void on_signal(int sig) {
+    lrq_atomic_unlink_all();
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+void cli_catch_signals(void) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
 }
 
 static void usage(FILE *f) {
@@ -105,6 +140,7 @@ static void usage(FILE *f) {
 
 int main(int argc, char **argv) {
     argv0 = argv[0];
+    cli_catch_signals(); /* before any command can start writing a file */
     if (argc < 2) { usage(stderr); return 2; }
     const char *c = argv[1];
     if (!strcmp(c, "-h") || !strcmp(c, "--help") || !strcmp(c, "help")) { usage(stdout); return 0; }

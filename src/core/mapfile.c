@@ -11,36 +11,38 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-int lrq_mapfile_open(lrq_mapfile *mf, const char *path) {
-    memset(mf, 0, sizeof *mf);
-    int fd = open(path, O_RDONLY);
-    if (fd < 0) return lrq_err_set("%s: cannot open: %s", path, strerror(errno));
+static int map_fd(lrq_mapfile *mf, int fd, const char *path) {
     struct stat st;
-    if (fstat(fd, &st) != 0) {
-        int e = errno;
-        close(fd);
-        return lrq_err_set("%s: cannot stat: %s", path, strerror(e));
-    }
-    if (!S_ISREG(st.st_mode)) {
-        close(fd);
-        return lrq_err_set("%s: not a regular file", path);
-    }
+    if (fstat(fd, &st) != 0) return lrq_err_set("%s: cannot stat: %s", path, strerror(errno));
+    if (!S_ISREG(st.st_mode)) return lrq_err_set("%s: not a regular file", path);
     mf->path = lrq_strdup(path);
-    if (!mf->path) { close(fd); return -1; }
+    if (!mf->path) return -1;
     mf->size = (size_t)st.st_size;
     if (mf->size > 0) {
         void *p = mmap(NULL, mf->size, PROT_READ, MAP_PRIVATE, fd, 0);
         if (p == MAP_FAILED) {
             int e = errno;
-            close(fd);
             free(mf->path);
             memset(mf, 0, sizeof *mf);
             return lrq_err_set("%s: mmap failed: %s", path, strerror(e));
         }
         mf->data = p;
     }
-    close(fd);
     return 0;
+}
+
+int lrq_mapfile_open(lrq_mapfile *mf, const char *path) {
+    memset(mf, 0, sizeof *mf);
+    int fd = open(path, O_RDONLY);
+    if (fd < 0) return lrq_err_set("%s: cannot open: %s", path, strerror(errno));
+    int r = map_fd(mf, fd, path);
+    close(fd);
+    return r;
+}
+
+int lrq_mapfile_open_fd(lrq_mapfile *mf, int fd, const char *name) {
+    memset(mf, 0, sizeof *mf);
+    return map_fd(mf, fd, name);
 }
 
 void lrq_mapfile_close(lrq_mapfile *mf) {

@@ -17,6 +17,11 @@ typedef struct lrq_mapfile {
  * format readers reject it with their own message). */
 int lrq_mapfile_open(lrq_mapfile *mf, const char *path);
 
+/* Map the whole of an open descriptor read-only (e.g. a scratch file from
+ * lrq_scratch_fd); `name` stands for the path in errors. The descriptor
+ * stays the caller's (it may be closed right after). */
+int lrq_mapfile_open_fd(lrq_mapfile *mf, int fd, const char *name);
+
 /* Unmap and free; safe on a zeroed struct. */
 void lrq_mapfile_close(lrq_mapfile *mf);
 

@@ -83,8 +83,15 @@ lrq_pool *lrq_pool_new(int n_threads) {
         p->threads = lrq_calloc((size_t)n_threads, sizeof *p->threads);
         if (!p->threads) { free(p); return NULL; }
         for (int i = 1; i < n_threads; i++) {
-            worker_arg *wa = malloc(sizeof *wa);
-            LRQ_ASSERT(wa);
+            /* Out of memory is bad luck, not a broken invariant: report it
+             * like any other failure and undo the threads already started. */
+            worker_arg *wa = lrq_malloc(sizeof *wa);
+            if (!wa) {
+                p->n = i;
+                lrq_pool_free(p);
+                lrq_err_set("thread pool: out of memory starting thread %d of %d", i, n_threads);
+                return NULL;
+            }
             wa->p = p;
             wa->ith = i;
             if (pthread_create(&p->threads[i], NULL, worker_main, wa) != 0) {

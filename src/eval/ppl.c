@@ -1,15 +1,20 @@
 /* ppl.c — see ppl.h. Base-file format (little-endian), docs/kld-format.md:
- *   "LRQKLD01", u32 n_ctx, u32 n_vocab, u32 n_chunk, i32 tokens[n_chunk*n_ctx],
+ *   "LRQKLD02", u32 n_ctx, u32 n_vocab, u32 n_chunk, i32 tokens[n_chunk*n_ctx],
  *   then per chunk, per scored position (n_ctx - 1 - n_ctx/2 of them):
- *   f32 step, f32 lo, u16 q[n_vocab]  with log p_i = lo + step * q_i
- *   (log-probs below max - 16 are clamped to lo, as they do not matter for KLD).
+ *   f32 step, f32 lo, f64 nll, u16 q[n_vocab]  with log p_i = lo + step * q_i
+ *   (log-probs below max - 16 are clamped to lo, as they do not matter for
+ *   KLD) and nll the base model's exact negative log-likelihood of the scored
+ *   token. Version 1 (LRQKLD01) had no nll: the base PPL was recomputed from
+ *   the 16-bit log-probs, which the floor made wrong (see kld-format.md).
  */
 #define _POSIX_C_SOURCE 200809L
 #include "eval/ppl.h"
+#include "core/atomic.h"
 #include "core/core.h"
 #include "tok/vocab.h"
 #include "model/model.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <time.h>
@@ -37,6 +42,11 @@ static int cmp_double(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
+#define KLD_MAGIC "LRQKLD02"
+#define KLD_MAGIC_V1 "LRQKLD01"
+/* bytes before the log-probs of one record: f32 step, f32 lo, f64 nll */
+#define KLD_REC_HDR 16
+
 typedef struct {
     FILE *f;
     const char *path;
@@ -48,7 +58,11 @@ static int write_u32(FILE *f, uint32_t v) { return fwrite(&v, 4, 1, f) == 1 ? 0 
 static int base_read_header(base_file *b, int32_t **tokens) {
     char magic[8];
     uint32_t hdr[3];
-    if (fread(magic, 1, 8, b->f) != 8 || memcmp(magic, "LRQKLD01", 8) != 0)
+    if (fread(magic, 1, 8, b->f) != 8) return lrq_err_set("%s: not an lrq KL-divergence base file (too short)", b->path);
+    if (memcmp(magic, KLD_MAGIC_V1, 8) == 0)
+        return lrq_err_set("%s: KL-divergence base file of format 1, which lacks the exact base NLL; "
+                           "recreate it with --kl-divergence-base", b->path);
+    if (memcmp(magic, KLD_MAGIC, 8) != 0)
         return lrq_err_set("%s: not an lrq KL-divergence base file (bad magic)", b->path);
     if (fread(hdr, 4, 3, b->f) != 3) return lrq_err_set("%s: truncated header", b->path);
     b->n_ctx = hdr[0];
@@ -63,7 +77,7 @@ static int base_read_header(base_file *b, int32_t **tokens) {
     if (fseek(b->f, 0, SEEK_END) != 0) return lrq_err_set("%s: cannot seek", b->path);
     long size = ftell(b->f);
     fseek(b->f, here, SEEK_SET);
-    uint64_t per_pos = 8 + 2ull * b->n_vocab, n_pos = (uint64_t)(b->n_ctx - 1 - b->n_ctx / 2);
+    uint64_t per_pos = KLD_REC_HDR + 2ull * b->n_vocab, n_pos = (uint64_t)(b->n_ctx - 1 - b->n_ctx / 2);
     uint64_t need = 20 + 4ull * b->n_ctx * b->n_chunk + per_pos * n_pos * b->n_chunk;
     if ((uint64_t)size != need)
         return lrq_err_set("%s: size %ld bytes, header implies %llu", b->path, size, (unsigned long long)need);
@@ -78,25 +92,27 @@ int lrq_perplexity(lrq_ctx *c, const lrq_model *m, const int32_t *tokens, size_t
                    lrq_ppl_result *r) {
     memset(r, 0, sizeof *r);
     const int n_ctx = p->n_ctx, n_vocab = m->hp.n_vocab;
-    if (n_ctx < 4) return lrq_err_set("ppl: context %d too small", n_ctx);
-    if (p->n_batch < 1 || p->n_batch > n_ctx) return lrq_err_set("ppl: batch %d must be in 1..%d", p->n_batch, n_ctx);
-    if (!m->vocab) return lrq_err_set("ppl: the model has no tokenizer (use --vocab)");
+    if (n_ctx < 4) return lrq_err_set("perplexity: context %d too small", n_ctx);
+    if (p->n_batch < 1 || p->n_batch > n_ctx) return lrq_err_set("perplexity: batch %d must be in 1..%d", p->n_batch, n_ctx);
+    if (!m->vocab) return lrq_err_set("perplexity: the model has no tokenizer (use --vocab)");
+    if (p->max_chunks == 0) return lrq_err_set("perplexity: chunk limit 0: nothing to evaluate (give at least 1)");
+    if (p->write_base && p->kld) return lrq_err_set("%s: cannot write and read a KL-divergence base in one run", p->kld_base);
+    if ((p->write_base || p->kld) && !p->kld_base) return lrq_err_set("perplexity: KL-divergence mode without a base file");
     const int add_bos = lrq_vocab_add_bos(m->vocab);
     const int32_t bos = lrq_vocab_bos(m->vocab);
     const int first = n_ctx / 2, n_pos = n_ctx - 1 - first;
 
     base_file bf = { 0 };
+    lrq_atomic_file out = { .fd = -1, .slot = -1 };
     int32_t *base_tokens = NULL;
     uint16_t *qbuf = NULL;
     double *klds = NULL;
     float *lp = NULL;
     int32_t *chunk = NULL;
     int ret = -1;
-    if (p->kld || p->write_base) {
-        bf.path = p->kld_base;
-        bf.f = fopen(p->kld_base, p->kld ? "rb" : "wb");
-        if (!bf.f) return lrq_err_set("%s: cannot open for %s", p->kld_base, p->kld ? "reading" : "writing");
-    }
+    bf.path = p->kld_base;
+    if (p->kld && !(bf.f = fopen(p->kld_base, "rb")))
+        return lrq_err_set("%s: cannot open for reading: %s", p->kld_base, strerror(errno));
     size_t n_chunk;
     if (p->kld) {
         if (base_read_header(&bf, &base_tokens)) goto done;
@@ -113,25 +129,29 @@ int lrq_perplexity(lrq_ctx *c, const lrq_model *m, const int32_t *tokens, size_t
         n_tokens = (size_t)n_chunk * n_ctx;
     } else {
         if (n_tokens < 2 * (size_t)n_ctx) {
-            lrq_err_set("ppl: need at least %d tokens for context %d, the text has %zu", 2 * n_ctx, n_ctx, n_tokens);
+            lrq_err_set("perplexity: need at least %d tokens for context %d, the text has %zu", 2 * n_ctx, n_ctx, n_tokens);
             goto done;
         }
-        n_chunk = n_tokens / (size_t)n_ctx;
+        n_chunk = lrq_ppl_n_chunks(n_tokens, n_ctx);
     }
     if (p->max_chunks >= 0 && (size_t)p->max_chunks < n_chunk) n_chunk = (size_t)p->max_chunks;
+    for (size_t i = 0; i < n_chunk * (size_t)n_ctx; i++)
+        if (tokens[i] < 0 || tokens[i] >= n_vocab) {
+            lrq_err_set("perplexity: token %d at %zu out of range", tokens[i], i);
+            goto done;
+        }
+    /* Inputs are valid: only now create the output (a temporary file next
+     * to it, renamed over it when complete; an existing file is untouched
+     * by any failure before that). */
     if (p->write_base) {
-        if (fwrite("LRQKLD01", 1, 8, bf.f) != 8 || write_u32(bf.f, (uint32_t)n_ctx) || write_u32(bf.f, (uint32_t)n_vocab) ||
+        if (lrq_atomic_open(&out, p->kld_base) || !(bf.f = lrq_atomic_stream(&out))) goto done;
+        if (fwrite(KLD_MAGIC, 1, 8, bf.f) != 8 || write_u32(bf.f, (uint32_t)n_ctx) || write_u32(bf.f, (uint32_t)n_vocab) ||
             write_u32(bf.f, (uint32_t)n_chunk) ||
             fwrite(tokens, 4, n_chunk * (size_t)n_ctx, bf.f) != n_chunk * (size_t)n_ctx) {
             lrq_err_set("%s: write error", bf.path);
             goto done;
         }
     }
-    for (size_t i = 0; i < n_chunk * (size_t)n_ctx; i++)
-        if (tokens[i] < 0 || tokens[i] >= n_vocab) {
-            lrq_err_set("ppl: token %d at %zu out of range", tokens[i], i);
-            goto done;
-        }
     if (!(chunk = lrq_malloc((size_t)n_ctx * sizeof *chunk))) goto done;
     if (!(lp = lrq_malloc((size_t)(n_ctx - first) * n_vocab * sizeof *lp))) goto done;
     if (p->kld || p->write_base)
@@ -165,6 +185,13 @@ int lrq_perplexity(lrq_ctx *c, const lrq_model *m, const int32_t *tokens, size_t
             int am;
             lse(l, n_vocab, &mx, &ls, &am);
             const double v = (double)mx + ls - (double)l[tk[i + 1]];
+            /* A NaN/Inf logit would turn every statistic into -nan: stop
+             * with a message instead (whatever the engine let through). */
+            if (!isfinite(v)) {
+                lrq_err_set("perplexity: chunk %zu, position %d: the model's logits are not finite (NaN or Inf)",
+                            ci + 1, i);
+                goto done;
+            }
             nll += v;
             nll2 += v * v;
             if (p->write_base) {
@@ -177,7 +204,7 @@ int lrq_perplexity(lrq_ctx *c, const lrq_model *m, const int32_t *tokens, size_t
                     float q = step > 0 && l[k] > mn ? (l[k] - mn) / step : 0.0f;
                     qbuf[k] = (uint16_t)lrintf(q > 65535.0f ? 65535.0f : q);
                 }
-                if (fwrite(&step, 4, 1, bf.f) != 1 || fwrite(&lo, 4, 1, bf.f) != 1 ||
+                if (fwrite(&step, 4, 1, bf.f) != 1 || fwrite(&lo, 4, 1, bf.f) != 1 || fwrite(&v, 8, 1, bf.f) != 1 ||
                     fwrite(qbuf, 2, (size_t)n_vocab, bf.f) != (size_t)n_vocab) {
                     lrq_err_set("%s: write error", bf.path);
                     goto done;
@@ -185,16 +212,20 @@ int lrq_perplexity(lrq_ctx *c, const lrq_model *m, const int32_t *tokens, size_t
             }
             if (p->kld) {
                 float hdr[2];
-                if (fread(hdr, 4, 2, bf.f) != 2 || fread(qbuf, 2, (size_t)n_vocab, bf.f) != (size_t)n_vocab) {
+                double bv;
+                if (fread(hdr, 4, 2, bf.f) != 2 || fread(&bv, 8, 1, bf.f) != 1 ||
+                    fread(qbuf, 2, (size_t)n_vocab, bf.f) != (size_t)n_vocab) {
                     lrq_err_set("%s: truncated log-probabilities", bf.path);
                     goto done;
                 }
                 const float step = hdr[0], lo = hdr[1];
-                if (!isfinite(step) || !isfinite(lo) || step < 0) {
-                    lrq_err_set("%s: corrupt log-probability record", bf.path);
+                if (!isfinite(step) || !isfinite(lo) || step < 0 || !isfinite(bv) || bv < 0) {
+                    lrq_err_set("%s: corrupt log-probability record (chunk %zu, position %d)", bf.path, ci + 1, i);
                     goto done;
                 }
-                const double bv = -((double)lo + (double)step * qbuf[tk[i + 1]]);
+                /* bv is the base run's own NLL of this token (exact, not
+                 * rebuilt from the 16-bit log-probs): PPL(base) and the ratio
+                 * are then exactly what the base run measured. */
                 bnll += bv;
                 bnll2 += bv * bv;
                 nll_bnll += v * bv;
@@ -216,6 +247,7 @@ int lrq_perplexity(lrq_ctx *c, const lrq_model *m, const int32_t *tokens, size_t
             fprintf(p->out, "[%zu]%.4f,", ci + 1, exp(nll / (double)count));
             fflush(p->out);
         }
+        if (p->progress) p->progress(p->progress_data, (int)(ci + 1), (int)n_chunk, now_sec() - t0);
     }
     double t1 = now_sec();
     if (p->out) fprintf(p->out, "\n");
@@ -245,12 +277,15 @@ int lrq_perplexity(lrq_ctx *c, const lrq_model *m, const int32_t *tokens, size_t
         r->same_top_pct = 100.0 * pt;
         r->same_top_err = count > 1 ? 100.0 * sqrt(pt * (1 - pt) / (double)(count - 1)) : 0;
     }
+    if (p->write_base) {
+        bf.f = NULL; /* owned by `out`; the commit closes it */
+        if (lrq_atomic_commit(&out)) goto done;
+    }
     if (p->out) fprintf(p->out, "Final estimate: PPL = %.4f +/- %.5f\n", r->ppl, r->ppl_err);
     ret = 0;
 done:
-    if (bf.f) {
-        if (fclose(bf.f) != 0 && ret == 0 && p->write_base) ret = lrq_err_set("%s: write error", bf.path);
-    }
+    if (p->write_base) lrq_atomic_abort(&out); /* no-op after a commit */
+    else if (bf.f) fclose(bf.f);
     free(base_tokens);
     free(qbuf);
     free(klds);
@@ -258,3 +293,5 @@ done:
     free(chunk);
     return ret;
 }
+
+size_t lrq_ppl_n_chunks(size_t n_tokens, int n_ctx) { return n_ctx > 0 ? n_tokens / (size_t)n_ctx : 0; }

@@ -14,6 +14,13 @@ static uint64_t splitmix64(uint64_t *s) {
 
 int lrq_sampler_init(lrq_sampler *s, int32_t n_vocab, float temperature, int top_k, float top_p, uint64_t seed) {
     memset(s, 0, sizeof *s);
+    /* Out-of-range settings used to sample nonsense silently (a NaN
+     * temperature makes every probability NaN): refuse them. */
+    if (!(temperature >= 0) || isinf(temperature))
+        return lrq_err_set("sampler: temperature %g must be a finite number >= 0 (0 = greedy)", (double)temperature);
+    if (!(top_p > 0 && top_p <= 1)) return lrq_err_set("sampler: top-p %g must be in (0, 1]", (double)top_p);
+    if (top_k < 0) return lrq_err_set("sampler: top-k %d must be >= 0 (0 = no limit)", top_k);
+    if (n_vocab < 1) return lrq_err_set("sampler: vocabulary size %d", (int)n_vocab);
     s->temperature = temperature;
     s->top_k = top_k;
     s->top_p = top_p;
@@ -73,4 +80,22 @@ int32_t lrq_sampler_pick(lrq_sampler *s, const float *logits) {
         if (r < c) return s->idx[i];
     }
     return s->idx[m - 1];
+}
+
+int lrq_sampler_new(lrq_sampler **out, int32_t n_vocab, float temperature, int top_k, float top_p, uint64_t seed) {
+    *out = NULL;
+    lrq_sampler *s = lrq_malloc(sizeof *s);
+    if (!s) return -1;
+    if (lrq_sampler_init(s, n_vocab, temperature, top_k, top_p, seed)) {
+        free(s);
+        return -1;
+    }
+    *out = s;
+    return 0;
+}
+
+void lrq_sampler_delete(lrq_sampler *s) {
+    if (!s) return;
+    lrq_sampler_free(s);
+    free(s);
 }

@@ -6,10 +6,12 @@
 
 #include <stdint.h>
 
+#include "lrq.h"
+
 typedef struct lrq_sampler {
-    float temperature;  /* <= 0: greedy argmax (first maximum, as llama.cpp) */
-    int top_k;          /* <= 0: no limit */
-    float top_p;        /* >= 1: no limit */
+    float temperature;  /* 0: greedy argmax (first maximum, as llama.cpp) */
+    int top_k;          /* 0: no limit */
+    float top_p;        /* 1: no limit */
     uint64_t rng;       /* state; set from the seed */
     /* scratch sized by lrq_sampler_init: */
     int32_t n_vocab;
@@ -17,7 +19,8 @@ typedef struct lrq_sampler {
     int32_t *idx;
 } lrq_sampler;
 
-/* Allocates scratch for n_vocab; returns 0 or -1. */
+/* Checks the settings (as lrq_sampler_new in lrq.h) and allocates scratch
+ * for n_vocab; returns 0 or -1. */
 int lrq_sampler_init(lrq_sampler *s, int32_t n_vocab, float temperature, int top_k, float top_p, uint64_t seed);
 void lrq_sampler_free(lrq_sampler *s);
 /* Choose a token from logits[n_vocab]. */

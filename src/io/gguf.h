@@ -13,7 +13,8 @@
  *    8 levels deep; every string and array inside the file;
  *  - general.alignment, if present, a uint32 nonzero power of two (default 32);
  *  - tensor names non-empty, without NUL bytes, unique; n_dims 1..4; every
- *    ne[i] >= 0 (0 allowed, as llama.cpp does) with a product that fits in
+ *    ne[i] >= 1 (llama.cpp allows 0; no real model has an empty tensor, so
+ *    lrq calls it corrupt) with a product that fits in
  *    int64; a type id lrq knows (lrq_type_get; types lrq cannot compute are
  *    fine to read); ne[0] a multiple of the type's block size; offset a
  *    multiple of the alignment; data inside the file; no two tensors sharing
@@ -161,7 +162,7 @@ int lrq_gguf_writer_set_arr_str(lrq_gguf_writer *w, const char *key, uint64_t n,
 /* Add a tensor; `data` (nbytes as implied by type and dims) must stay valid
  * until lrq_gguf_writer_write returns. Rejects: empty, duplicate or longer
  * than 63-byte names (llama.cpp's limit), unknown types, n_dims outside
- * 1..4, negative dims, ne[0] not a multiple of the block size, size overflow,
+ * 1..4, negative or zero dims, ne[0] not a multiple of the block size, size overflow,
  * NULL data for a non-empty tensor. ne has n_dims entries. */
 int lrq_gguf_writer_add_tensor(lrq_gguf_writer *w, const char *name, int type, uint32_t n_dims,
                                const int64_t *ne, const void *data);

@@ -435,6 +435,10 @@ static int parse_tensor_info(parser *P, int64_t i) {
         if (rd_u64(P, "dimension", &u)) return -1;
         t->ne[j] = (int64_t)u;
         if (t->ne[j] < 0) return lrq_err_set("dimension %" PRIu32 " is negative (%" PRId64 ")", j, t->ne[j]);
+        /* llama.cpp tolerates empty tensors, but no model tensor is ever
+         * empty: a 0 here is a corrupt or mis-converted file, and accepting
+         * it only moves the failure to a later, less clear place. */
+        if (t->ne[j] == 0) return lrq_err_set("dimension %" PRIu32 " is 0", j);
     }
     uint64_t nel = 1;
     for (int j = 0; j < LRQ_GGUF_MAX_DIMS; j++) {

@@ -6,11 +6,13 @@
  * rewritten with lrq_gguf_writer_copy_all comes out byte-identical when
  * llama.cpp wrote it. Files are written to a temporary name next to the
  * target and renamed into place, so readers never see a half-written file
- * and rewriting a file that is itself the (mapped) source is safe.
+ * and rewriting a file that is itself the (mapped) source is safe
+ * (core/atomic.h: temporary file, fsync, rename, cleanup on error/signal).
  */
 #define _POSIX_C_SOURCE 200809L
 #include "io/gguf.h"
 #include "io/gguf_impl.h"
+#include "core/atomic.h"
 #include "core/core.h"
 #include "fmt/types.h"
 
@@ -19,7 +21,6 @@
 #include <float.h>
 #include <inttypes.h>
 #include <math.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -343,6 +344,8 @@ int lrq_gguf_writer_add_tensor(lrq_gguf_writer *w, const char *name, int type, u
     for (int j = 0; j < LRQ_GGUF_MAX_DIMS; j++) {
         t.ne[j] = (uint32_t)j < n_dims ? ne[j] : 1;
         if (t.ne[j] < 0) return lrq_err_set("gguf writer: tensor '%s': dimension %d is negative", tname, j);
+        /* the reader rejects empty tensors; never write a file it would refuse */
+        if (t.ne[j] == 0) return lrq_err_set("gguf writer: tensor '%s': dimension %d is 0", tname, j);
         if (lrq_mul_u64(nel, (uint64_t)t.ne[j], &nel) || nel > (uint64_t)INT64_MAX) {
             return lrq_err_set("gguf writer: tensor '%s': element count overflows", tname);
         }
@@ -522,30 +525,19 @@ int lrq_gguf_writer_write(lrq_gguf_writer *w, const char *path) {
         }
     }
 
-    static atomic_uint counter;
-    size_t tl = strlen(path) + 64;
-    char *tmp = lrq_malloc(tl);
+    lrq_atomic_file af;
     wbuf b = {.fd = -1};
     b.buf = lrq_malloc(WBUF_CAP);
-    if (!tmp || !b.buf) {
-        free(tmp);
-        free(b.buf);
+    if (!b.buf) {
         free(offs);
         return lrq_err_prefix("%s", path);
     }
-    for (int attempt = 0; attempt < 100 && b.fd < 0; attempt++) {
-        snprintf(tmp, tl, "%s.tmp%ld.%u", path, (long)getpid(), atomic_fetch_add(&counter, 1u));
-        b.fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL, 0666);
-        if (b.fd < 0 && errno != EEXIST) break;
-    }
-    if (b.fd < 0) {
-        int e = errno;
-        lrq_err_set("%s: cannot create temporary file %s: %s", path, tmp, strerror(e));
-        free(tmp);
+    if (lrq_atomic_open(&af, path)) {
         free(b.buf);
         free(offs);
         return -1;
     }
+    b.fd = af.fd;
 
     put(&b, "GGUF", 4);
     put32(&b, 3);
@@ -577,21 +569,11 @@ int lrq_gguf_writer_write(lrq_gguf_writer *w, const char *path) {
         pad(&b, align);
     }
     flush(&b);
-    int err = b.err;
-    if (close(b.fd) != 0 && !err) err = errno;
     free(b.buf);
     free(offs);
-    if (err) {
-        unlink(tmp);
-        free(tmp);
-        return lrq_err_set("%s: write failed: %s", path, strerror(err));
+    if (b.err) {
+        lrq_atomic_abort(&af);
+        return lrq_err_set("%s: write failed: %s", path, strerror(b.err));
     }
-    if (rename(tmp, path) != 0) {
-        int e = errno;
-        unlink(tmp);
-        free(tmp);
-        return lrq_err_set("%s: cannot rename temporary file into place: %s", path, strerror(e));
-    }
-    free(tmp);
-    return 0;
+    return lrq_atomic_commit(&af);
 }

@@ -1,9 +1,11 @@
 /* text.c — see text.h. */
+#define _POSIX_C_SOURCE 200809L
 #include "io/text.h"
 #include "core/core.h"
 #include "core/mapfile.h"
 
 #include <stdlib.h>
+#include <sys/stat.h>
 
 size_t lrq_utf8_check(const char *str, size_t n) {
     const unsigned char *s = (const unsigned char *)str;
@@ -33,6 +35,10 @@ size_t lrq_utf8_check(const char *str, size_t n) {
 
 int lrq_text_load(const char *path, char **out, size_t *len) {
     *out = NULL;
+    struct stat st;
+    /* fopen() succeeds on a folder and only the read fails ("read error"):
+     * say what is wrong instead. */
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) return lrq_err_set("%s: is a folder, not a text file", path);
     size_t n;
     char *buf = lrq_read_file(path, &n);
     if (!buf) return -1;
@@ -50,5 +56,22 @@ int lrq_text_load(const char *path, char **out, size_t *len) {
     }
     *out = buf;
     *len = n;
+    return 0;
+}
+
+int lrq_text_load_prompt(const char *path, char **out, size_t *len) {
+    if (lrq_text_load(path, out, len)) return -1;
+    /* llama.cpp's common -f/--file handler drops exactly one trailing '\n'
+     * (not "\r\n", not more): text editors end files with one, and
+     * llama-perplexity tokenizes what is left. The token count, hence the
+     * chunk count, depends on it. */
+    if ((*out)[*len - 1] == '\n') {
+        (*out)[--*len] = 0;
+        if (*len == 0) {
+            free(*out);
+            *out = NULL;
+            return lrq_err_set("%s: empty file (only a newline)", path);
+        }
+    }
     return 0;
 }
