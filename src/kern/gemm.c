@@ -76,3 +76,32 @@ lrq_gemm_fn lrq_gemm_get(int type, int *tile_rows, int *tile_cols) {
     *tile_cols = tt && tt->gemm ? tt->gemm_cols : 0;
     return tt ? tt->gemm : NULL;
 }
+
+/* ---- exact-order F16/BF16 tiles (gemm.h: lrq_gemm_order_get) ---- */
+
+lrq_gemm_fn lrq_gemm_order_get_isa(int type, const char *isa, int *tile_rows, int *tile_cols) {
+    *tile_rows = *tile_cols = 0;
+#if defined(LRQ_HAVE_X86)
+    /* Tile sizes: the register budget of each kernel (see its file). */
+    static const struct { int type; const char *isa; lrq_gemm_fn gemm; int rows, cols; } tab[] = {
+        { LRQ_TYPE_F16, "avx512", lrq_gemm_order_f16_avx512, 4, 6 },
+        { LRQ_TYPE_BF16, "avx512", lrq_gemm_order_bf16_avx512, 4, 4 },
+        { LRQ_TYPE_F16, "avx2", lrq_gemm_order_f16_avx2, 2, 4 },
+        { LRQ_TYPE_BF16, "avx2", lrq_gemm_order_bf16_avx2, 2, 4 },
+    };
+    for (size_t i = 0; i < sizeof tab / sizeof tab[0]; i++)
+        if (tab[i].type == type && strcmp(tab[i].isa, isa) == 0) {
+            *tile_rows = tab[i].rows;
+            *tile_cols = tab[i].cols;
+            return tab[i].gemm;
+        }
+#else
+    (void)type;
+    (void)isa;
+#endif
+    return NULL;
+}
+
+lrq_gemm_fn lrq_gemm_order_get(int type, int *tile_rows, int *tile_cols) {
+    return lrq_gemm_order_get_isa(type, lrq_types_isa(), tile_rows, tile_cols);
+}

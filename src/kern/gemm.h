@@ -68,6 +68,26 @@ LRQ_DECL_GEMM(q3_K, avx2)
 LRQ_DECL_GEMM(q4_K, avx2)
 LRQ_DECL_GEMM(q5_K, avx2)
 LRQ_DECL_GEMM(q6_K, avx2)
+LRQ_DECL_GEMM(order_f16, avx512)
+LRQ_DECL_GEMM(order_bf16, avx512)
+LRQ_DECL_GEMM(order_f16, avx2)
+LRQ_DECL_GEMM(order_bf16, avx2)
 #undef LRQ_DECL_GEMM
+
+/* Tile kernels in llama.cpp's exact "gemm" order for F16/BF16 weights
+ * (kern/order.h; gemm_order_avx512.c, gemm_order_avx2.c). Same signature as
+ * lrq_gemm_fn, with activation rows of the weight's own type (F16 x F16,
+ * BF16 x BF16); K must be a multiple of 16 (F16) or 32 (BF16). Contract:
+ * every output is bit-identical to the order kernel f16_gemm / bf16_gemm of
+ * lrq_order_ref() (and so of lrq_order_get()) for its pair of rows — not to
+ * the type's vec_dot, whose order differs. tests/test_gemm_order.c checks it.
+ *
+ * lrq_gemm_order_get: the kernel for the selected ISA (lrq_types_isa()),
+ * NULL (sizes 0) for other types or the scalar ISA — then use the order
+ * kernel once per output. lrq_gemm_order_get_isa: at a given ISA ("avx512",
+ * "avx2") whether or not it is selected (tests and benchmarks; the caller
+ * checks the CPU has it). */
+lrq_gemm_fn lrq_gemm_order_get(int type, int *tile_rows, int *tile_cols);
+lrq_gemm_fn lrq_gemm_order_get_isa(int type, const char *isa, int *tile_rows, int *tile_cols);
 
 #endif

@@ -1,0 +1,123 @@
+/* gemm_order_avx512.c — AVX-512 tile kernels for F16 and BF16 matmuls in
+ * llama.cpp's exact "gemm" (tinyBLAS) order (order.h; contract in gemm.h,
+ * lrq_gemm_order_get): every output is bit-identical to the order kernel
+ * f16_gemm / bf16_gemm of lrq_order_ref() for its (weight row, activation
+ * row) pair.
+ *
+ * Why this keeps the order: the specification keeps ONE 16-lane accumulator
+ * per output, lane l taking element 16i + l (BF16: the pair 32i + 2l,
+ * 32i + 2l + 1) of every step i in turn, then reduces it with hsum16. A zmm
+ * register is exactly that accumulator, so a tile just runs TR x TC such
+ * chains side by side; each chain sees the same operations in the same order
+ * as the per-output kernel. What is shared: the conversion of a weight row's
+ * step serves TC outputs, that of an activation row's step TR outputs, and
+ * the horizontal sums are done 16 outputs at a time with the same pairings.
+ *
+ * BF16 adds each lane's odd product, then its even one, with separate mul
+ * and add (not fma): the spec rounds acc + p for the exactly representable
+ * product p = x * y, and a fused multiply-add would differ from it when the
+ * product over- or underflows float.
+ *
+ * Compiled with the AVX-512 F/BW/VL/DQ flags; only called when the CPU has
+ * them (gemm.c). */
+#include "kern/gemm.h"
+#include "core/core.h"
+
+#include <immintrin.h>
+
+/* Tiles: F16 4 rows x 6 tokens (24 accumulators + 4 weight vectors + 1
+ * activation vector = 29 of the 32 zmm registers); BF16 needs two vectors
+ * (odd, even) per operand, so 4 x 4. */
+#define F16_TR 4
+#define F16_TC 6
+#define BF16_TR 4
+#define BF16_TC 4
+#define MAX_TN 24
+
+/* hsum16 (order.h: lanes i+8 onto i, then i+4 onto i, then (0+2) + (1+3))
+ * of 16 vectors at once, with the same pairs added at every level. Output
+ * o = 4k + j lands in lane 4j + k of the result. */
+static inline __m512 hsum16x16(const __m512 v[16]) {
+    __m512 l1[8], l2[4], l3[2];
+    for (int k = 0; k < 8; k++) /* i+8 onto i: [o=2k lanes 0-7 | o=2k+1 lanes 0-7] */
+        l1[k] = _mm512_add_ps(_mm512_shuffle_f32x4(v[2 * k], v[2 * k + 1], 0x44),
+                              _mm512_shuffle_f32x4(v[2 * k], v[2 * k + 1], 0xee));
+    for (int k = 0; k < 4; k++) /* i+4 onto i: 128-bit chunk j = output 4k + j */
+        l2[k] = _mm512_add_ps(_mm512_shuffle_f32x4(l1[2 * k], l1[2 * k + 1], 0x88),
+                              _mm512_shuffle_f32x4(l1[2 * k], l1[2 * k + 1], 0xdd));
+    for (int k = 0; k < 2; k++) { /* 0+2, 1+3 */
+        const __m512d a = _mm512_castps_pd(l2[2 * k]), b = _mm512_castps_pd(l2[2 * k + 1]);
+        l3[k] = _mm512_add_ps(_mm512_castpd_ps(_mm512_unpacklo_pd(a, b)), _mm512_castpd_ps(_mm512_unpackhi_pd(a, b)));
+    }
+    /* (0+2) + (1+3) */
+    return _mm512_add_ps(_mm512_shuffle_ps(l3[0], l3[1], 0x88), _mm512_shuffle_ps(l3[0], l3[1], 0xdd));
+}
+
+/* Reduces the accumulators acc[r * tc + c] of a tr x tc tile and stores the
+ * nr x nc real outputs: C[c * cs + r]. */
+static inline void reduce_store(const __m512 *acc, int tr, int tc, int nr, int nc, float *C, size_t cs) {
+    const int tn = tr * tc;
+    float o[MAX_TN + 16];
+    for (int g = 0; g < tn; g += 16) {
+        __m512 v[16];
+        for (int i = 0; i < 16; i++) v[i] = acc[g + i < tn ? g + i : tn - 1]; /* padding: computed, dropped */
+        float t[16];
+        _mm512_storeu_ps(t, hsum16x16(v));
+        for (int i = 0; i < 16; i++) o[g + i] = t[4 * (i % 4) + i / 4];
+    }
+    for (int c = 0; c < nc; c++)
+        for (int r = 0; r < nr; r++) C[(size_t)c * cs + (size_t)r] = o[r * tc + c];
+}
+
+static inline __m512 ld_f16(const uint8_t *p) { return _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(const void *)p)); }
+
+void lrq_gemm_order_f16_avx512(int64_t K, const void *W, size_t ws, int nr, const void *A, size_t as, int nc,
+                               float *C, size_t cs) {
+    LRQ_ASSERT(K % 16 == 0 && nr >= 1 && nr <= F16_TR && nc >= 1 && nc <= F16_TC);
+    const uint8_t *w[F16_TR], *a[F16_TC];
+    /* rows/columns past nr/nc repeat the last real one (computed, never stored) */
+    for (int r = 0; r < F16_TR; r++) w[r] = (const uint8_t *)W + (size_t)(r < nr ? r : nr - 1) * ws;
+    for (int c = 0; c < F16_TC; c++) a[c] = (const uint8_t *)A + (size_t)(c < nc ? c : nc - 1) * as;
+    __m512 acc[F16_TR * F16_TC];
+    for (int i = 0; i < F16_TR * F16_TC; i++) acc[i] = _mm512_setzero_ps();
+    for (size_t off = 0; off < (size_t)K * 2; off += 32) {
+        __m512 wv[F16_TR];
+        for (int r = 0; r < F16_TR; r++) wv[r] = ld_f16(w[r] + off);
+        for (int c = 0; c < F16_TC; c++) {
+            const __m512 av = ld_f16(a[c] + off);
+            for (int r = 0; r < F16_TR; r++) acc[r * F16_TC + c] = _mm512_fmadd_ps(wv[r], av, acc[r * F16_TC + c]);
+        }
+    }
+    reduce_store(acc, F16_TR, F16_TC, nr, nc, C, cs);
+}
+
+void lrq_gemm_order_bf16_avx512(int64_t K, const void *W, size_t ws, int nr, const void *A, size_t as, int nc,
+                                float *C, size_t cs) {
+    LRQ_ASSERT(K % 32 == 0 && nr >= 1 && nr <= BF16_TR && nc >= 1 && nc <= BF16_TC);
+    const uint8_t *w[BF16_TR], *a[BF16_TC];
+    for (int r = 0; r < BF16_TR; r++) w[r] = (const uint8_t *)W + (size_t)(r < nr ? r : nr - 1) * ws;
+    for (int c = 0; c < BF16_TC; c++) a[c] = (const uint8_t *)A + (size_t)(c < nc ? c : nc - 1) * as;
+    /* A bf16 is the top half of a float: lane l's odd element (high 16 bits
+     * of its 32-bit word) masked, its even one shifted up. */
+    const __m512i hi = _mm512_set1_epi32((int)0xffff0000u);
+    __m512 acc[BF16_TR * BF16_TC];
+    for (int i = 0; i < BF16_TR * BF16_TC; i++) acc[i] = _mm512_setzero_ps();
+    for (size_t off = 0; off < (size_t)K * 2; off += 64) {
+        __m512 wo[BF16_TR], we[BF16_TR];
+        for (int r = 0; r < BF16_TR; r++) {
+            const __m512i x = _mm512_loadu_si512((const void *)(w[r] + off));
+            wo[r] = _mm512_castsi512_ps(_mm512_and_si512(x, hi));
+            we[r] = _mm512_castsi512_ps(_mm512_slli_epi32(x, 16));
+        }
+        for (int c = 0; c < BF16_TC; c++) {
+            const __m512i y = _mm512_loadu_si512((const void *)(a[c] + off));
+            const __m512 ao = _mm512_castsi512_ps(_mm512_and_si512(y, hi));
+            const __m512 ae = _mm512_castsi512_ps(_mm512_slli_epi32(y, 16));
+            for (int r = 0; r < BF16_TR; r++) {
+                __m512 *s = &acc[r * BF16_TC + c];
+                *s = _mm512_add_ps(_mm512_add_ps(*s, _mm512_mul_ps(wo[r], ao)), _mm512_mul_ps(we[r], ae));
+            }
+        }
+    }
+    reduce_store(acc, BF16_TR, BF16_TC, nr, nc, C, cs);
+}
