@@ -16,7 +16,7 @@
 #include "core/core.h"
 #include "kern/gemm.h"
 #include "kern/order.h"
-#include "quant/qtypes.h"
+#include "fmt/types.h"
 
 #include <math.h>
 #include <stdlib.h>

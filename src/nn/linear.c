@@ -3,6 +3,7 @@
 #include "nn/linear.h"
 #include "core/core.h"
 #include "fmt/types.h"
+#include "kern/gemm.h"
 
 #include <math.h>
 
@@ -177,10 +178,12 @@ static void linear_one(lrq_nn *nn, const lrq_linear *L, const float *x, float *y
     if (L->act == LRQ_ACT_PARTNER) {
         if (W->type == LRQ_TYPE_F16 || W->type == LRQ_TYPE_BF16) {
             /* F16/BF16 activations are rounded again after this matmul: reproduce llama.cpp's order
-             * exactly (one dot per output; no tile kernel keeps that order yet). */
+             * exactly. In the gemm order every output is one independent chain, which the exact-order
+             * tile kernels keep bit for bit (kern/gemm.h). */
             const int f16 = W->type == LRQ_TYPE_F16;
             const int gemm = order_rows >= 2 && K % (f16 ? 16 : 32) == 0 && W->ne[1] % 4 == 0;
             t.dot = f16 ? (gemm ? nn->ord->f16_gemm : nn->ord->f16_vec) : (gemm ? nn->ord->bf16_gemm : nn->ord->bf16_vec);
+            if (gemm && B >= 2) t.gemm = lrq_gemm_order_get(W->type, &t.tile_r, &t.tile_c);
         } else if (B >= 2 && tt->gemm) { /* one token: a tile would waste work */
             t.gemm = tt->gemm;
             t.tile_r = tt->gemm_rows;
