@@ -1,7 +1,10 @@
 /* test_order.c — the llama.cpp-order kernels (kern/order.h): the fast
  * implementation must give the same bits as the scalar specification, for
  * every length, including the F32 tail rule and exp in place with arguments
- * that leave the normal range. Also spot values of the specification. */
+ * that leave the normal range. Every SIMD level this CPU has is compared
+ * with the scalar specification explicitly (whatever ISA is selected); the
+ * comparison is skipped, saying why, only on a CPU without any of them.
+ * Also spot values of the specification. */
 #include "testlib.h"
 #include "kern/order.h"
 #include "core/core.h"
@@ -9,12 +12,52 @@
 #include <math.h>
 #include <string.h>
 
+#if defined(LRQ_HAVE_X86)
+#include <cpuid.h>
+#endif
+
 static void fill(float *x, int n, uint64_t *s, float scale) {
     for (int i = 0; i < n; i++) x[i] = test_rand_f32(s) * scale;
 }
 
-static void test_dots_match_spec(void) {
-    const lrq_order_kernels *r = lrq_order_ref(), *f = lrq_order_get();
+/* SIMD levels that have order kernels, and whether this CPU can run them. */
+static const char *LEVELS[] = { "avx2" };
+#define N_LEVELS ((int)(sizeof LEVELS / sizeof LEVELS[0]))
+
+static int cpu_has(const char *isa) {
+#if defined(LRQ_HAVE_X86)
+    __builtin_cpu_init();
+    unsigned a, b, c, d;
+    const int f16c = __get_cpuid(1, &a, &b, &c, &d) && (c & (1u << 29));
+    if (strcmp(isa, "avx2") == 0) return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && f16c;
+#else
+    (void)isa;
+#endif
+    return 0;
+}
+
+/* The implementations to test against the spec: every level this CPU has (not just the selected one, so
+ * the test cannot end up comparing the spec with itself). NULL-terminated; prints why if there is none. */
+static int fast_impls(const lrq_order_kernels *out[N_LEVELS + 1], const char *names[N_LEVELS + 1]) {
+    int n = 0;
+    for (int i = 0; i < N_LEVELS; i++) {
+        const lrq_order_kernels *k = lrq_order_get_isa(LEVELS[i]);
+        if (!cpu_has(LEVELS[i])) {
+            printf("  (no %s on this CPU: its order kernels are not tested here)\n", LEVELS[i]);
+            continue;
+        }
+        CHECKF(k != NULL, "no order kernels for %s", LEVELS[i]);
+        if (k) { names[n] = LEVELS[i]; out[n++] = k; }
+    }
+    out[n] = NULL;
+    names[n] = NULL;
+    if (n == 0) printf("  skipped: this CPU has no SIMD level with order kernels (only the scalar spec runs)\n");
+    return n;
+}
+
+static void dots_match_spec(const lrq_order_kernels *f, const char *name) {
+    const lrq_order_kernels *r = lrq_order_ref();
+    CHECK(f != r);
     uint64_t s = 42;
     static float x[2048], y[2048];
     static uint16_t hx[2048], hy[2048];
@@ -32,11 +75,12 @@ static void test_dots_match_spec(void) {
         r->bf16_vec(n, &a, hy, hy); f->bf16_vec(n, &b, hy, hy); bad += a != b;
         if (n >= 32) { r->bf16_gemm(n & ~31, &a, hy, hy); f->bf16_gemm(n & ~31, &b, hy, hy); bad += a != b; }
     }
-    CHECKF(bad == 0, "%d mismatches between the fast and the reference order kernels", bad);
+    CHECKF(bad == 0, "%s: %d mismatches between the fast and the reference order kernels", name, bad);
+    printf("  %s dots: %s\n", name, bad ? "MISMATCH" : "bit-identical to the spec");
 }
 
-static void test_exp_in_place(void) {
-    const lrq_order_kernels *r = lrq_order_ref(), *f = lrq_order_get();
+static void exp_matches_spec(const lrq_order_kernels *f, const char *name) {
+    const lrq_order_kernels *r = lrq_order_ref();
     uint64_t s = 7;
     static float x[1024], a[1024], b[1024];
     int bad = 0;
@@ -48,7 +92,30 @@ static void test_exp_in_place(void) {
         f->exp(n, b, b); /* in place */
         bad += memcmp(a, b, sizeof(float) * (size_t)n) != 0;
     }
-    CHECKF(bad == 0, "%d exp mismatches (in place)", bad);
+    CHECKF(bad == 0, "%s: %d exp mismatches (in place)", name, bad);
+}
+
+static void test_dots_match_spec(void) {
+    const lrq_order_kernels *f[N_LEVELS + 1];
+    const char *names[N_LEVELS + 1];
+    fast_impls(f, names);
+    for (int i = 0; f[i]; i++) dots_match_spec(f[i], names[i]);
+}
+
+/* The selected implementation is one of the tested ones (or the spec on a CPU without any). */
+static void test_selected_is_tested(void) {
+    const lrq_order_kernels *f[N_LEVELS + 1], *sel = lrq_order_get();
+    const char *names[N_LEVELS + 1];
+    int found = sel == lrq_order_ref();
+    for (int i = 0, n = fast_impls(f, names); i < n; i++) found |= f[i] == sel;
+    CHECK(found);
+}
+
+static void test_exp_in_place(void) {
+    const lrq_order_kernels *f[N_LEVELS + 1];
+    const char *names[N_LEVELS + 1];
+    fast_impls(f, names);
+    for (int i = 0; f[i]; i++) exp_matches_spec(f[i], names[i]);
     /* The polynomial is accurate: within 2 ulp-ish of libm over the softmax range. */
     float worst = 0;
     for (float v = -80.0f; v <= 80.0f; v += 0.37f) {
@@ -73,6 +140,7 @@ static void test_hsum16_order(void) {
 
 int main(void) {
     TEST_RUN(test_dots_match_spec);
+    TEST_RUN(test_selected_is_tested);
     TEST_RUN(test_exp_in_place);
     TEST_RUN(test_hsum16_order);
     return test_finish();

@@ -3,7 +3,7 @@
  * (dot_k_avx2.c, dot_k_avx512.c) must reproduce bit for bit.
  *
  * The arithmetic is llama.cpp v0.5.0's, as run by its x86 CPU backend built
- * with AVX-512 (the build behind /work/shared/golden); checked bit for bit
+ * with AVX-512 (the build behind ../shared/golden); checked bit for bit
  * against that build's ggml_mul_mat on this machine. All products of codes,
  * scales and activation codes are exact integer sums; what matters is where
  * the float roundings happen:

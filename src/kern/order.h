@@ -43,6 +43,10 @@ typedef struct lrq_order_kernels {
 const lrq_order_kernels *lrq_order_get(void);
 /* The scalar specification. */
 const lrq_order_kernels *lrq_order_ref(void);
+/* The implementation for a given SIMD level ("avx2"), whether or not it is
+ * the selected one (tests; the caller checks that the CPU has it); NULL if
+ * there is none for that level. */
+const lrq_order_kernels *lrq_order_get_isa(const char *isa);
 
 /* Scalar pieces shared by the implementations. */
 float lrq_order_hsum16(const float *a);

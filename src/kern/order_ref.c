@@ -129,6 +129,14 @@ const lrq_order_kernels *lrq_order_ref(void) { return &ref_kernels; }
 const lrq_order_kernels *lrq_order_avx2(void);
 #endif
 
+const lrq_order_kernels *lrq_order_get_isa(const char *isa) {
+#if defined(LRQ_HAVE_X86)
+    if (strcmp(isa, "avx2") == 0) return lrq_order_avx2();
+#endif
+    (void)isa;
+    return NULL;
+}
+
 const lrq_order_kernels *lrq_order_get(void) {
 #if defined(LRQ_HAVE_X86)
     if (strcmp(lrq_types_isa(), "scalar") != 0) return lrq_order_avx2();
