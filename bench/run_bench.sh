@@ -20,6 +20,9 @@
 #               the F16 model is 3.1 GB and mkrand needs as much again while it runs)
 #   LRQ_BIN     folder with lrq and bench_decode (default: configure and build the repo into $SCRATCH/build)
 #   LRQ_DESC    with LRQ_BIN: what source those binaries were built from (recorded in env.txt)
+#   LRQ_BIN_BEFORE, LRQ_DESC_BEFORE
+#               optional second lrq build (e.g. an earlier commit) measured as tool "lrq-before" in the
+#               same rounds, rotated with the others, for before/after tables (ratio after / before)
 #   LRQ_SHARED  the shared data folder (default: <repo>/../shared)
 #   PARTS       "decode prefill ppl" (any subset)
 #   ROUNDS=3 REPS=3        decode: interleaved rounds x repetitions per tool per round
@@ -66,6 +69,11 @@ fi
 lrq=$LRQ_BIN/lrq
 bdec=$LRQ_BIN/bench_decode
 [ -x "$lrq" ] && [ -x "$bdec" ] || { echo "run_bench: $lrq or $bdec missing" >&2; exit 2; }
+lrq_b=""; bdec_b=""
+if [ -n "${LRQ_BIN_BEFORE:-}" ]; then
+    lrq_b=$LRQ_BIN_BEFORE/lrq; bdec_b=$LRQ_BIN_BEFORE/bench_decode
+    [ -x "$lrq_b" ] && [ -x "$bdec_b" ] || { echo "run_bench: $lrq_b or $bdec_b missing" >&2; exit 2; }
+fi
 
 out=$SCRATCH/results/$(date -u +%Y%m%d-%H%M%S)
 mkdir -p "$out/logs"
@@ -92,6 +100,7 @@ printf 'part\ttool\ttype\tthreads\tround\tmetric\tvalue\tbusy_before\tothers_dur
     else
         echo "lrq: $("$lrq" --version) from $LRQ_BIN (${LRQ_DESC:-source not stated}); repo at commit $commit"
     fi
+    [ -z "$lrq_b" ] || echo "lrq-before: $("$lrq_b" --version) from $LRQ_BIN_BEFORE (${LRQ_DESC_BEFORE:-source not stated})"
     if [ -n "$llama_bin" ]; then
         echo "llama.cpp: $("$llama_bin/llama-bench" --version 2>&1 | head -1) ($llama_bin)"
     else
@@ -183,26 +192,33 @@ if [[ " $PARTS " == *" decode "* || " $PARTS " == *" prefill "* ]]; then
     TYPES=${types_ok# }
 fi
 
-# run_pair ROUND LRQ_CMD... -- LLAMA_CMD... : both tools, alternating which goes first
+# run_pair ROUND CMD1... -- CMD2... [-- CMD3...]: every tool once, the order rotated from round to round
+# (two tools alternate which goes first); empty commands are skipped.
 run_pair() {
     local round=$1; shift
-    local a=() b=()
-    while [ "$1" != "--" ]; do a+=("$1"); shift; done; shift
-    b=("$@")
-    if [ $((round % 2)) -eq 1 ]; then "${a[@]}"; [ ${#b[@]} -eq 0 ] || "${b[@]}"
-    else [ ${#b[@]} -eq 0 ] || "${b[@]}"; "${a[@]}"; fi
+    local cmds=() cur="" n i k
+    for w in "$@"; do
+        if [ "$w" = "--" ]; then cmds+=("$cur"); cur=""; else cur="$cur $(printf '%q' "$w")"; fi
+    done
+    cmds+=("$cur")
+    n=${#cmds[@]}
+    for ((i = 0; i < n; i++)); do
+        k=$(( (i + round + 1) % n ))
+        [ -z "${cmds[$k]// /}" ] || eval "${cmds[$k]}"
+    done
 }
 
-lrq_speed() { # PART TYPE THREADS ROUND P N R
-    local log="$out/logs/$1-lrq-$2-t$3-r$4.txt"
-    timed "$log" "$bdec" -m "$(model_of "$2")" -t "$3" -p "$5" -n "$6" -r "$7" -w 1 $([ "$1" = decode ] && echo --matvec) ||
+lrq_speed() { # PART TYPE THREADS ROUND P N R [TOOL BENCH_DECODE]
+    local tool=${8:-lrq} bd=${9:-$bdec}
+    local log="$out/logs/$1-$tool-$2-t$3-r$4.txt"
+    timed "$log" "$bd" -m "$(model_of "$2")" -t "$3" -p "$5" -n "$6" -r "$7" -w 1 $([ "$1" = decode ] && echo --matvec) ||
         echo "run_bench: bench_decode failed, see $log" >&2
     if [ "$1" = decode ]; then
-        record "$1" lrq "$2" "$3" "$4" tps "$(samples "$log" decode_tps)"
-        record "$1" lrq "$2" "$3" "$4" matvec_ms "$(sed -n 's/.*matvec_ms=\([0-9.]*\).*/\1/p' "$log")"
-        record "$1" lrq "$2" "$3" "$4" stream_bytes "$(sed -n 's/.*stream_bytes=\([0-9]*\).*/\1/p' "$log")"
+        record "$1" "$tool" "$2" "$3" "$4" tps "$(samples "$log" decode_tps)"
+        record "$1" "$tool" "$2" "$3" "$4" matvec_ms "$(sed -n 's/.*matvec_ms=\([0-9.]*\).*/\1/p' "$log")"
+        record "$1" "$tool" "$2" "$3" "$4" stream_bytes "$(sed -n 's/.*stream_bytes=\([0-9]*\).*/\1/p' "$log")"
     else
-        record "$1" lrq "$2" "$3" "$4" tps "$(samples "$log" prefill_tps)"
+        record "$1" "$tool" "$2" "$3" "$4" tps "$(samples "$log" prefill_tps)"
     fi
 }
 llama_speed() { # PART TYPE THREADS ROUND P N R
@@ -225,8 +241,9 @@ if [[ " $PARTS " == *" decode "* ]]; then
         for t in $THREADS; do membw "$t" "$r"; done
         for ty in $TYPES; do for t in $THREADS; do
             echo "run_bench: decode round $r/$ROUNDS $ty t$t" >&2
-            if [ -n "$llama_bin" ]; then run_pair "$r" lrq_speed decode "$ty" "$t" "$r" 0 32 "$REPS" -- llama_speed decode "$ty" "$t" "$r" 0 32 "$REPS"
-            else lrq_speed decode "$ty" "$t" "$r" 0 32 "$REPS"; fi
+            run_pair "$r" lrq_speed decode "$ty" "$t" "$r" 0 32 "$REPS" \
+                -- $([ -n "$llama_bin" ] && echo llama_speed decode "$ty" "$t" "$r" 0 32 "$REPS") \
+                -- $([ -n "$lrq_b" ] && echo lrq_speed decode "$ty" "$t" "$r" 0 32 "$REPS" lrq-before "$bdec_b")
         done; done
     done
 fi
@@ -234,8 +251,9 @@ if [[ " $PARTS " == *" prefill "* ]]; then
     for ((r = 1; r <= PP_ROUNDS; r++)); do
         for ty in $TYPES; do for t in $THREADS; do
             echo "run_bench: prefill round $r/$PP_ROUNDS $ty t$t" >&2
-            if [ -n "$llama_bin" ]; then run_pair "$r" lrq_speed prefill "$ty" "$t" "$r" 512 0 "$PP_REPS" -- llama_speed prefill "$ty" "$t" "$r" 512 0 "$PP_REPS"
-            else lrq_speed prefill "$ty" "$t" "$r" 512 0 "$PP_REPS"; fi
+            run_pair "$r" lrq_speed prefill "$ty" "$t" "$r" 512 0 "$PP_REPS" \
+                -- $([ -n "$llama_bin" ] && echo llama_speed prefill "$ty" "$t" "$r" 512 0 "$PP_REPS") \
+                -- $([ -n "$lrq_b" ] && echo lrq_speed prefill "$ty" "$t" "$r" 512 0 "$PP_REPS" lrq-before "$bdec_b")
         done; done
     done
 fi
@@ -243,11 +261,12 @@ fi
 # ---- perplexity ----
 text=$LRQ_SHARED/data/tinystories/ts260k-synth-valid.txt
 ppl_file() { if [ "$1" = F32 ]; then echo "$LRQ_SHARED/models/zoo/ts-qwen3-5M-f32.gguf"; else echo "$LRQ_SHARED/golden/zoo/ts-qwen3-5M/ts-qwen3-5M-$1.gguf"; fi; }
-lrq_ppl() { # TYPE ROUND
-    local log="$out/logs/ppl-lrq-$1-r$2.txt"
-    timed "$log" "$lrq" ppl -m "$(ppl_file "$1")" -f "$text" -c 512 -b 512 -t 2 || echo "run_bench: lrq ppl failed, see $log" >&2
-    record ppl lrq "$1" 2 "$2" tps "$(sed -n 's/.* \([0-9.]*\) tokens\/s$/\1/p' "$log")"
-    record ppl lrq "$1" 2 "$2" ppl "$(sed -n 's/.*Final estimate: PPL = \([0-9.]*\).*/\1/p' "$log")"
+lrq_ppl() { # TYPE ROUND [TOOL LRQ]
+    local tool=${3:-lrq} bin=${4:-$lrq}
+    local log="$out/logs/ppl-$tool-$1-r$2.txt"
+    timed "$log" "$bin" ppl -m "$(ppl_file "$1")" -f "$text" -c 512 -b 512 -t 2 || echo "run_bench: lrq ppl failed, see $log" >&2
+    record ppl "$tool" "$1" 2 "$2" tps "$(sed -n 's/.* \([0-9.]*\) tokens\/s$/\1/p' "$log")"
+    record ppl "$tool" "$1" 2 "$2" ppl "$(sed -n 's/.*Final estimate: PPL = \([0-9.]*\).*/\1/p' "$log")"
 }
 # llama-perplexity prints no speed: tokens/s = chunks x n_ctx / (time of "Final estimate" - time of
 # "calculating perplexity"), from its log timestamps (minutes.seconds.milliseconds.microseconds). It
@@ -275,8 +294,8 @@ if [[ " $PARTS " == *" ppl "* ]]; then
     for ((r = 1; r <= PPL_ROUNDS; r++)); do
         for ty in $PPL_TYPES; do
             echo "run_bench: ppl round $r/$PPL_ROUNDS $ty" >&2
-            if [ -n "$llama_bin" ]; then run_pair "$r" lrq_ppl "$ty" "$r" -- llama_ppl "$ty" "$r"
-            else lrq_ppl "$ty" "$r"; fi
+            run_pair "$r" lrq_ppl "$ty" "$r" -- $([ -n "$llama_bin" ] && echo llama_ppl "$ty" "$r") \
+                -- $([ -n "$lrq_b" ] && echo lrq_ppl "$ty" "$r" lrq-before "$lrq_b")
         done
     done
 fi
