@@ -2,6 +2,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "io/safetensors.h"
 #include "core/core.h"
+#include "core/path.h"
 #include "core/mapfile.h"
 #include "io/json.h"
 #include "fmt/types.h"
@@ -319,22 +320,6 @@ static int open_mapped(lrq_safetensors *st, const char *path) {
     return parse_image(st, f, st->files[f].mf.data, st->files[f].mf.size);
 }
 
-static char *join_path(const char *dir, const char *name) {
-    size_t a = strlen(dir), b = strlen(name);
-    char *p = lrq_malloc(a + b + 2);
-    if (!p) return NULL;
-    memcpy(p, dir, a);
-    size_t k = a;
-    if (a == 0 || dir[a - 1] != '/') p[k++] = '/';
-    memcpy(p + k, name, b + 1);
-    return p;
-}
-
-static int file_exists(const char *path) {
-    struct stat sb;
-    return stat(path, &sb) == 0 && S_ISREG(sb.st_mode);
-}
-
 static int cmp_str(const void *a, const void *b) {
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
@@ -379,7 +364,7 @@ static int open_indexed(lrq_safetensors *st, const char *dir, const char *index_
             if (pl > fl && p[pl - fl - 1] == '/' && strcmp(p + pl - fl, fname) == 0) { f = k; break; }
         }
         if (f < 0) {
-            char *full = join_path(dir, fname);
+            char *full = lrq_path_join(dir, fname);
             if (!full) goto done;
             int r = open_mapped(st, full);
             free(full);
@@ -416,9 +401,9 @@ static int open_all_in_dir(lrq_safetensors *st, const char *dir) {
     while ((de = readdir(d)) != NULL) {
         size_t l = strlen(de->d_name);
         if (l <= 12 || strcmp(de->d_name + l - 12, ".safetensors") != 0 || de->d_name[0] == '.') continue;
-        char *full = join_path(dir, de->d_name);
+        char *full = lrq_path_join(dir, de->d_name);
         if (!full) goto done;
-        if (!file_exists(full)) { free(full); continue; }
+        if (!lrq_path_is_file(full)) { free(full); continue; }
         if (n == cap) {
             size_t nc = cap ? cap * 2 : 16;
             char **nn = lrq_realloc(names, nc * sizeof *nn);
@@ -452,9 +437,9 @@ int lrq_safetensors_open(lrq_safetensors **out, const char *path) {
     if (!st) return -1;
     int rc;
     if (S_ISDIR(sb.st_mode)) {
-        char *index = join_path(path, "model.safetensors.index.json");
+        char *index = lrq_path_join(path, "model.safetensors.index.json");
         if (!index) { lrq_safetensors_close(st); return -1; }
-        if (file_exists(index)) {
+        if (lrq_path_is_file(index)) {
             rc = open_indexed(st, path, index); /* builds the name index */
         } else {
             rc = open_all_in_dir(st, path);

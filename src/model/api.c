@@ -6,17 +6,15 @@
 #include "io/gguf.h"
 #include "tok/vocab.h"
 #include "model/model.h"
+#include "model/arch.h"
 #include "fmt/types.h"
 
 #include <stdlib.h>
 
+/* The GGUF name of the architecture, from its descriptor (model/arch.h). */
 static const char *arch_name(int a) {
-    switch (a) {
-    case LRQ_ARCH_LLAMA: return "llama";
-    case LRQ_ARCH_QWEN2: return "qwen2";
-    case LRQ_ARCH_QWEN3: return "qwen3";
-    default: return "unknown";
-    }
+    const lrq_arch_desc *ad = lrq_arch_get(a);
+    return ad ? ad->gguf_name : "unknown";
 }
 
 void lrq_model_get_info(const lrq_model *m, lrq_model_info *info) {

@@ -21,6 +21,7 @@
 #include "model/weights.h"
 #include "model/arch.h"
 #include "core/core.h"
+#include "core/path.h"
 #include "core/mapfile.h"
 #include "io/json.h"
 #include "io/safetensors.h"
@@ -158,22 +159,6 @@ static int map_tensor(hf_ctx *c, const char *hf, const char *gg, int64_t d0, int
     }
     int64_t ne[2] = {nd == 2 ? d1 : d0, d0}; /* reversed: ne[0] is the contiguous dimension */
     return lrq_weights_add(c->w, gg, t->type, nd, ne, data, t->nbytes);
-}
-
-static int file_exists(const char *path) {
-    struct stat sb;
-    return stat(path, &sb) == 0 && S_ISREG(sb.st_mode);
-}
-
-static char *join_path(const char *dir, const char *name) {
-    size_t a = strlen(dir), b = strlen(name);
-    char *p = lrq_malloc(a + b + 2);
-    if (!p) return NULL;
-    memcpy(p, dir, a);
-    size_t k = a;
-    if (a == 0 || dir[a - 1] != '/') p[k++] = '/';
-    memcpy(p + k, name, b + 1);
-    return p;
 }
 
 /* Architecture from "architectures"[0], else "model_type" (model/arch.h). */
@@ -334,7 +319,7 @@ int lrq_weights_load_hf(lrq_weights **out, const char *dir) {
     w->format = "safetensors";
     w->path = lrq_strdup(dir);
     if (!w->path) goto fail;
-    cfg_path = join_path(dir, "config.json");
+    cfg_path = lrq_path_join(dir, "config.json");
     if (!cfg_path) goto fail;
     c.cfg_path = cfg_path;
     size_t len;
@@ -360,11 +345,11 @@ int lrq_weights_load_hf(lrq_weights **out, const char *dir) {
     if (!c.used) goto fail;
     if (map_all(&c, tie)) goto fail;
 
-    tok_path = join_path(dir, "tokenizer.json");
-    tokcfg_path = join_path(dir, "tokenizer_config.json");
+    tok_path = lrq_path_join(dir, "tokenizer.json");
+    tokcfg_path = lrq_path_join(dir, "tokenizer_config.json");
     if (!tok_path || !tokcfg_path) goto fail;
-    if (file_exists(tok_path)) {
-        if (lrq_vocab_from_hf(&w->vocab, tok_path, file_exists(tokcfg_path) ? tokcfg_path : NULL)) goto fail;
+    if (lrq_path_is_file(tok_path)) {
+        if (lrq_vocab_from_hf(&w->vocab, tok_path, lrq_path_is_file(tokcfg_path) ? tokcfg_path : NULL)) goto fail;
         int32_t nt = lrq_vocab_n_tokens(w->vocab);
         if (nt > w->hp.n_vocab) {
             lrq_err_set("%s: tokenizer has %d tokens but the model only %d embeddings", tok_path, (int)nt,
