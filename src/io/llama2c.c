@@ -4,6 +4,8 @@
 #include "core/mapfile.h"
 
 #include <inttypes.h>
+#include <math.h>
+#include <string.h>
 #include <stdlib.h>
 
 #define L2C_HEADER_BYTES 28
@@ -35,6 +37,18 @@ void lrq_llama2c_close(lrq_llama2c *m) {
     free(m);
 }
 
+/* A llama2.c tokenizer.bin starts with max_token_length (small), then each
+ * token as f32 score, i32 length (<= max_token_length), bytes. Used only to
+ * explain a rejected checkpoint header. */
+static int looks_like_tokenizer(const uint8_t *data, size_t size) {
+    if (size < 12) return 0;
+    int32_t max_len = read_i32le(data), len = read_i32le(data + 8);
+    float score;
+    memcpy(&score, data + 4, 4);
+    return max_len >= 1 && max_len <= 4096 && isfinite(score) && len >= 1 && len <= max_len &&
+           (size_t)len <= size - 12;
+}
+
 /* Validate the image and set up the pointers. */
 static int setup(lrq_llama2c *m, const uint8_t *data, size_t size) {
     const char *path = m->path;
@@ -56,8 +70,10 @@ static int setup(lrq_llama2c *m, const uint8_t *data, size_t size) {
     if (v[5] < 0) v[5] = -v[5];
     for (int i = 0; i < 7; i++) {
         if (v[i] <= 0 || v[i] > L2C_MAX_FIELD)
-            return lrq_err_set("%s: config field %s = %" PRId32 " out of range (1..%d)", path, field[i],
-                               read_i32le(data + 4 * i), L2C_MAX_FIELD);
+            return lrq_err_set("%s: config field %s = %" PRId32 " out of range (1..%d)%s", path, field[i],
+                               read_i32le(data + 4 * i), L2C_MAX_FIELD,
+                               looks_like_tokenizer(data, size) ? "; this looks like a llama2.c tokenizer.bin: "
+                                                                  "give it with --vocab, the model with -m" : "");
     }
     c->dim = v[0];
     c->hidden_dim = v[1];

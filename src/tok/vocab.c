@@ -625,6 +625,14 @@ int lrq_vocab_from_llama2c(lrq_vocab **out, const char *path, int32_t n_vocab) {
     char *buf = NULL;
     if (!texts || !scores) goto done;
     if (size < 4) { lrq_err_set("%s: truncated header (%zu bytes)", path, size); goto done; }
+    /* The header is max_token_length; a text or other file given as --vocab
+     * shows up here first, so name the likely mistake rather than a token. */
+    uint32_t max_len = rd_le32(d);
+    if (max_len < 1 || max_len > 4096) {
+        lrq_err_set("%s: not a llama2.c tokenizer.bin: header max_token_length = %u (expected 1..4096)", path,
+                    max_len);
+        goto done;
+    }
     /* first pass: bounds and total size (spaces grow to 3-byte U+2581) */
     size_t total = 0;
     for (int32_t i = 0; i < n_vocab; i++) {
