@@ -49,9 +49,11 @@ static void attn_worker(void *arg, int ith, int nth) {
     const int n_ctx_pad = t->kv->n_ctx_pad;
     const float scale = 1.0f / sqrtf((float)hd);
     float *sc = t->scores + (size_t)ith * (size_t)n_ctx_pad;
-    long lo, hi;
-    lrq_split((long)t->B * n_head, ith, nth, &lo, &hi);
-    for (long idx = lo; idx < hi; idx++) {
+    /* (token, head) pairs dealt out round-robin: a token's cost grows with its
+     * position, so contiguous ranges would give the last thread most of the
+     * work of a long batch. Each pair is computed by one thread, in one order,
+     * so the result does not depend on the thread count. */
+    for (long idx = ith; idx < (long)t->B * n_head; idx += nth) {
         const int b = (int)(idx / n_head), h = (int)(idx % n_head), hk = h / group;
         const int pos = t->n_past + b;
         const float *q = t->q + (size_t)b * t->q_dim + (size_t)h * hd;
