@@ -106,12 +106,14 @@ typedef struct {
     int64_t width[LRQ_SLOT_COUNT];
     double *sum[64][LRQ_SLOT_COUNT]; /* [layer][slot][n_in] */
     int calls;
+    int misnamed; /* calls whose tensor name does not contain lrq_linear_slot_name(slot) */
 } sq_stats;
 
 static void sq_hook(void *ud, const lrq_linear_info *info, const float *x, int n_tok) {
     sq_stats *s = ud;
     if (info->layer < 0) return;
     s->calls++;
+    if (!strstr(info->name, lrq_linear_slot_name(info->slot))) s->misnamed++;
     double *acc = s->sum[info->layer][info->slot];
     for (int t = 0; t < n_tok; t++)
         for (int64_t i = 0; i < info->n_in; i++) acc[i] += (double)x[t * info->n_in + i] * x[t * info->n_in + i];
@@ -230,6 +232,8 @@ static void test_hooks_sumsq(void) {
      * token is such a row except tokens 0..6 and 8..14 of the two batches; compare it on the decode
      * tokens' share by excluding that layer's MLP from the exact check and bounding it instead */
     CHECK(st.calls == 2 * 7 * hp->n_layer + (N_TOK - 16) * 7 * hp->n_layer);
+    CHECKF(st.misnamed == 0, "%d hook calls whose slot name is not in the tensor name", st.misnamed);
+    CHECK(strcmp(lrq_linear_slot_name(LRQ_SLOT_DOWN), "ffn_down") == 0 && strcmp(lrq_linear_slot_name(-1), "?") == 0);
     double worst = 0;
     for (int l = 0; l < hp->n_layer; l++)
         for (int s = LRQ_SLOT_Q; s <= LRQ_SLOT_DOWN; s++) {

@@ -91,8 +91,4 @@ void lrq_ctx_reset(lrq_ctx *c);
 const float *lrq_ctx_eval(lrq_ctx *c, const int32_t *tokens, int n, int logits_from);
 int lrq_ctx_n_past(const lrq_ctx *c);
 
-/* Observe the forward pass (nn/hooks.h); NULL removes them. The hooks
- * struct must outlive its use. */
-void lrq_ctx_set_hooks(lrq_ctx *c, const lrq_hooks *h);
-
 #endif

@@ -210,3 +210,14 @@ void lrq_linear_fwd_n(lrq_nn *nn, const lrq_linear *const *L, float *const *y, i
 void lrq_linear_fwd(lrq_nn *nn, const lrq_linear *L, const float *x, float *y, int B, int order_rows) {
     lrq_linear_fwd_n(nn, &L, &y, 1, x, B, order_rows);
 }
+
+const char *lrq_linear_slot_name(int slot) {
+    /* the GGUF tensor-name stems, so that a hook's report reads like the file */
+    static const char *const names[LRQ_SLOT_COUNT] = {
+        [LRQ_SLOT_Q] = "attn_q",       [LRQ_SLOT_K] = "attn_k",     [LRQ_SLOT_V] = "attn_v",
+        [LRQ_SLOT_O] = "attn_output",  [LRQ_SLOT_GATE] = "ffn_gate", [LRQ_SLOT_UP] = "ffn_up",
+        [LRQ_SLOT_DOWN] = "ffn_down",  [LRQ_SLOT_ROUTER] = "ffn_gate_inp",
+        [LRQ_SLOT_SHEXP_GATE] = "ffn_gate_inp_shexp", [LRQ_SLOT_OUTPUT] = "output",
+    };
+    return slot >= 0 && slot < LRQ_SLOT_COUNT && names[slot] ? names[slot] : "?";
+}
