@@ -6,17 +6,15 @@
 #include "io/gguf.h"
 #include "tok/vocab.h"
 #include "model/model.h"
+#include "model/arch.h"
 #include "fmt/types.h"
 
 #include <stdlib.h>
 
+/* The descriptor's GGUF name (model/arch.h). */
 static const char *arch_name(int a) {
-    switch (a) {
-    case LRQ_ARCH_LLAMA: return "llama";
-    case LRQ_ARCH_QWEN2: return "qwen2";
-    case LRQ_ARCH_QWEN3: return "qwen3";
-    default: return "unknown";
-    }
+    const lrq_arch_desc *ad = lrq_arch_get(a);
+    return ad ? ad->gguf_name : "unknown";
 }
 
 void lrq_model_get_info(const lrq_model *m, lrq_model_info *info) {
@@ -35,6 +33,11 @@ void lrq_model_get_info(const lrq_model *m, lrq_model_info *info) {
     info->n_ctx_train = hp->n_ctx_train;
     info->rope_theta = hp->rope_theta;
     info->rms_eps = hp->rms_eps;
+    info->n_expert = hp->n_expert;
+    info->n_expert_used = hp->n_expert_used;
+    info->n_ff_exp = hp->n_ff_exp;
+    info->n_ff_shexp = hp->n_ff_shexp;
+    info->n_layer_dense_lead = hp->n_layer_dense_lead;
 }
 
 const lrq_vocab *lrq_model_vocab(const lrq_model *m) { return m->vocab; }
