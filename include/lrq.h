@@ -46,6 +46,15 @@ void lrq_ctx_reset(lrq_ctx *c);
  * context, valid until the next call), or NULL with an error (bad
  * arguments; a layer whose output is not finite). */
 const float *lrq_ctx_eval(lrq_ctx *c, const int32_t *tokens, int n, int logits_from);
+/* Expert-usage counters of a mixture-of-experts model: [n_layer][n_expert]
+ * (lrq_model_info), how many (token, slot) pairs were routed to each expert
+ * since lrq_ctx_new or the last reset; per MoE layer a row sums to the
+ * tokens that passed its FFN times n_expert_used (times K for a layer made a
+ * K-replica block set). Dense layers stay 0. Owned by the context; NULL for
+ * dense models. */
+const uint64_t *lrq_ctx_expert_counts(const lrq_ctx *c);
+/* Set every expert-usage counter to 0 (no-op for dense models). */
+void lrq_ctx_expert_counts_reset(lrq_ctx *c);
 
 /* ---- observing the forward pass (hooks) ----
  * Every linear's input and output, and the MoE routing decisions, for
@@ -95,13 +104,17 @@ void lrq_ctx_set_hooks(lrq_ctx *c, const lrq_hooks *h);
 
 /* Hyper-parameters of a loaded model (a copy; strings are static). */
 typedef struct lrq_model_info {
-    const char *arch;        /* "llama", "qwen2", "qwen3", ... */
+    const char *arch;        /* "llama", "qwen2", "qwen3", "deepseek", "qwen2moe", "qwen3moe" */
     const char *format;      /* source format: "gguf", "safetensors", "llama2c" */
     const char *rope;        /* "norm" (interleaved pairs) or "neox" (rotate half) */
     int32_t n_vocab, n_embd, n_layer, n_head, n_head_kv, head_dim, n_ff;
     int32_t n_rot;           /* rotated dims per head */
     int32_t n_ctx_train;     /* training context (the file's <arch>.context_length) */
     float rope_theta, rms_eps;
+    /* Mixture of experts (all 0 for dense models): */
+    int32_t n_expert, n_expert_used;   /* routed experts per MoE layer, chosen per token */
+    int32_t n_ff_exp, n_ff_shexp;      /* width of one routed expert; of the shared expert(s) (0: none) */
+    int32_t n_layer_dense_lead;        /* leading layers with a dense FFN */
 } lrq_model_info;
 
 /* Fill *info from m (never fails). */

@@ -132,7 +132,9 @@ fi
 MOE=$SHARED/models/zoo/ts-dsmoe-11M-f32.gguf
 if [ -f "$MOE" ]; then
   "$LRQ" info "$MOE" >"$T/out" 2>&1
-  if grep -q "^lrq can run it: no" "$T/out" && grep -q "unsupported architecture 'deepseek'" "$T/out"; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: info on deepseek"; cat "$T/out"; fi
+  if grep -q "^lrq can run it: yes" "$T/out" && grep -q "^architecture: deepseek" "$T/out" &&
+     grep -q "^experts: 8 routed, 2 used per token, width 256  shared width 256  leading dense layers 1" "$T/out"; then
+    pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: info on deepseek"; cat "$T/out"; fi
 fi
 
 # lrq ppl names the text, its token and chunk counts before anything else

@@ -2,8 +2,8 @@
  * logits of a 16-token prompt evaluated in one batch (F32 KV cache, exact
  * attention: the logits-exact-* dumps in ../shared/golden) and the 40-token
  * greedy continuation, for stories260K in F32/F16/BF16/Q8_0/Q4_0/Q4_K_M/
- * Q2_K-imat, the random-weight qwen2/qwen3 architecture oracles and the zoo
- * qwen3 model. Tolerances (issue 6): F32/F16/BF16 weights max|d|/max|ref| <=
+ * Q2_K-imat, the random-weight qwen2/qwen3/deepseek/qwen2moe/qwen3moe
+ * architecture oracles and the zoo qwen3 and DeepSeek-MoE models. Tolerances (issue 6): F32/F16/BF16 weights max|d|/max|ref| <=
  * 1e-4; quantized weights: median over positions <= 1e-4 and every position
  * <= 2e-2. Also: results do not depend on the thread count or on how the
  * tokens are batched (bit-identical). */
@@ -34,6 +34,10 @@ static const golden_case cases[] = {
     { "golden/arch/rand-qwen2.gguf", "golden/arch/logits-exact-rand-qwen2.f32", "golden/arch/gen-exact-rand-qwen2.txt", 0 },
     { "golden/arch/rand-qwen3.gguf", "golden/arch/logits-exact-rand-qwen3.f32", "golden/arch/gen-exact-rand-qwen3.txt", 0 },
     { "models/zoo/ts-qwen3-5M-f32.gguf", "golden/zoo/ts-qwen3-5M/logits-exact-ts-qwen3-5M-F32.f32", "golden/zoo/ts-qwen3-5M/ids-exact-ts-qwen3-5M-F32.txt", 0 },
+    { "golden/arch/rand-deepseek.gguf", "golden/arch/logits-exact-rand-deepseek.f32", "golden/arch/gen-exact-rand-deepseek.txt", 0 },
+    { "golden/arch/rand-qwen2moe.gguf", "golden/arch/logits-exact-rand-qwen2moe.f32", "golden/arch/gen-exact-rand-qwen2moe.txt", 0 },
+    { "golden/arch/rand-qwen3moe.gguf", "golden/arch/logits-exact-rand-qwen3moe.f32", "golden/arch/gen-exact-rand-qwen3moe.txt", 0 },
+    { "models/zoo/ts-dsmoe-11M-f32.gguf", "golden/zoo/ts-dsmoe-11M/logits-exact-ts-dsmoe-11M-F32.f32", "golden/zoo/ts-dsmoe-11M/ids-exact-ts-dsmoe-11M-F32.txt", 0 },
 };
 
 /* Reads up to max ints from line `line` (0-based) of a text file. */

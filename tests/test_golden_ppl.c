@@ -1,6 +1,6 @@
 /* test_golden_ppl.c — `lrq ppl` against llama-perplexity (-fa off -ctk f32
  * -ctv f32): every row of golden/stories260K/ppl-exact.tsv and the
- * ppl_valid_exact column of golden/zoo/ts-qwen3-5M/quality.tsv, within 0.1%
+ * ppl_valid_exact column of golden/zoo/{ts-qwen3-5M,ts-dsmoe-11M}/quality.tsv, within 0.1%
  * with the same chunk count; KL-divergence against golden/stories260K/kld.tsv
  * (mean KLD within 5% or 2e-5, same-top within 0.5 points; the base model
  * against itself: PPL(base) = the base run's PPL, ratio exactly 1); and the three
@@ -96,11 +96,17 @@ static void test_stories_ppl_exact(void) {
     CHECK(checked >= rows - 6);
 }
 
-/* The zoo rows are split in two halves (argv "zoo0"/"zoo1") so ctest can run them in parallel. */
+/* The qwen3 zoo rows are split in two halves (argv "zoo0"/"zoo1") so ctest can run them in parallel. */
 static int zoo_part = -1;
 
-static void test_zoo_qwen3_ppl_exact(void) {
-    FILE *f = fopen(test_shared("golden/zoo/ts-qwen3-5M/quality.tsv"), "r");
+/* Every row of golden/zoo/<name>/quality.tsv whose file is kept (F32 in
+ * models/zoo/, the others in golden/zoo/<name>/): lrq's PPL at -c 512 on
+ * ts260k-synth-valid.txt within 0.1% of ppl_valid_exact; files of a type lrq
+ * does not compute must fail with "unsupported type". */
+static void zoo_ppl_exact(const char *name, int part, int min_checked) {
+    char tsv[256];
+    snprintf(tsv, sizeof tsv, "golden/zoo/%s/quality.tsv", name);
+    FILE *f = fopen(test_shared(tsv), "r");
     CHECK(f != NULL);
     if (!f) return;
     char line[1024], *fl[12];
@@ -108,9 +114,9 @@ static void test_zoo_qwen3_ppl_exact(void) {
     const char *text = keep(test_shared("data/tinystories/ts260k-synth-valid.txt"));
     while (fgets(line, sizeof line, f)) {
         if (split_tsv(line, fl, 12) < 10 || !strcmp(fl[0], "file")) continue;
-        if (zoo_part >= 0 && row++ % 2 != zoo_part) continue;
+        if (part >= 0 && row++ % 2 != part) continue;
         char path[512];
-        snprintf(path, sizeof path, "golden/zoo/ts-qwen3-5M/%s", fl[0]);
+        snprintf(path, sizeof path, "golden/zoo/%s/%s", name, fl[0]);
         if (!strcmp(fl[1], "F32")) snprintf(path, sizeof path, "models/zoo/%s", fl[0]);
         if (!test_exists(test_shared(path))) continue; /* quality.tsv also lists files not kept in golden/ */
         double want = atof(fl[4]);
@@ -127,8 +133,13 @@ static void test_zoo_qwen3_ppl_exact(void) {
         checked++;
     }
     fclose(f);
-    CHECK(checked >= (zoo_part >= 0 ? 4 : 9));
+    CHECKF(checked >= min_checked, "%s: %d files checked, want >= %d", name, checked, min_checked);
 }
+
+static void test_zoo_qwen3_ppl_exact(void) { zoo_ppl_exact("ts-qwen3-5M", zoo_part, zoo_part >= 0 ? 4 : 9); }
+
+/* DeepSeek-MoE: F32, Q4_K_M and Q2_K-imat are kept (Q8_0 and IQ2_XS-imat rows have no file). */
+static void test_zoo_dsmoe_ppl_exact(void) { zoo_ppl_exact("ts-dsmoe-11M", -1, 3); }
 
 static void test_stories_kld(void) {
     char base[] = "/tmp/lrq-kld-XXXXXX";
@@ -188,7 +199,8 @@ static void test_three_formats(void) {
     CHECK(fabs(a.ppl - c.ppl) / a.ppl <= 1e-5);
 }
 
-/* No argument: everything. "stories": the stories260K checks. "zoo0"/"zoo1": half of the zoo rows each. */
+/* No argument: everything. "stories": the stories260K checks. "zoo0"/"zoo1": half of the qwen3 zoo rows
+ * each. "dsmoe": the DeepSeek-MoE zoo rows. */
 int main(int argc, char **argv) {
     const char *part = argc > 1 ? argv[1] : "all";
     int all = !strcmp(part, "all");
@@ -200,5 +212,6 @@ int main(int argc, char **argv) {
     if (!strcmp(part, "zoo0")) zoo_part = 0;
     if (!strcmp(part, "zoo1")) zoo_part = 1;
     if (all || zoo_part >= 0) TEST_RUN(test_zoo_qwen3_ppl_exact);
+    if (all || !strcmp(part, "dsmoe")) TEST_RUN(test_zoo_dsmoe_ppl_exact);
     return test_finish();
 }

@@ -63,6 +63,9 @@ static void print_model(const lrq_model *m) {
            mi.n_vocab, mi.n_embd, mi.n_layer, mi.n_head, mi.n_head_kv, mi.head_dim, mi.n_ff);
     printf("rope: %s, theta %g, dims %d  rms_eps %g  n_ctx_train %d\n", mi.rope, mi.rope_theta, mi.n_rot, mi.rms_eps,
            mi.n_ctx_train);
+    if (mi.n_expert > 0)
+        printf("experts: %d routed, %d used per token, width %d  shared width %d  leading dense layers %d\n",
+               mi.n_expert, mi.n_expert_used, mi.n_ff_exp, mi.n_ff_shexp, mi.n_layer_dense_lead);
     const lrq_vocab *v = lrq_model_vocab(m);
     if (v)
         printf("tokenizer: %s, %d tokens, bos %d, eos %d, add_bos %d\n", lrq_vocab_type_name(v), lrq_vocab_n_tokens(v),

@@ -33,6 +33,11 @@ void lrq_model_get_info(const lrq_model *m, lrq_model_info *info) {
     info->n_ctx_train = hp->n_ctx_train;
     info->rope_theta = hp->rope_theta;
     info->rms_eps = hp->rms_eps;
+    info->n_expert = hp->n_expert;
+    info->n_expert_used = hp->n_expert_used;
+    info->n_ff_exp = hp->n_ff_exp;
+    info->n_ff_shexp = hp->n_ff_shexp;
+    info->n_layer_dense_lead = hp->n_layer_dense_lead;
 }
 
 const lrq_vocab *lrq_model_vocab(const lrq_model *m) { return m->vocab; }

@@ -4,7 +4,8 @@
 #include <stdio.h>
 #include <string.h>
 
-static const lrq_arch_desc *const all[] = { &lrq_arch_llama, &lrq_arch_qwen2, &lrq_arch_qwen3 };
+static const lrq_arch_desc *const all[] = { &lrq_arch_llama,    &lrq_arch_qwen2,    &lrq_arch_qwen3,
+                                            &lrq_arch_deepseek, &lrq_arch_qwen2moe, &lrq_arch_qwen3moe };
 #define N_ARCH (sizeof all / sizeof all[0])
 
 const lrq_arch_desc *lrq_arch_get(int id) {

@@ -5,16 +5,7 @@
 
 static int bind(lrq_model *m) {
     if (lrq_model_bind_common(m)) return -1;
-    const lrq_hparams *hp = &m->hp;
-    int bad = 0;
-    int64_t Q = (int64_t)hp->n_head * hp->head_dim, KV = (int64_t)hp->n_head_kv * hp->head_dim;
-    for (int l = 0; l < hp->n_layer && !bad; l++) {
-        lrq_layer *L = &m->layers[l];
-        L->bq = lrq_model_tensor(m, &bad, 1, Q, 0, "blk.%d.attn_q.bias", l);
-        if (!bad) L->bk = lrq_model_tensor(m, &bad, 1, KV, 0, "blk.%d.attn_k.bias", l);
-        if (!bad) L->bv = lrq_model_tensor(m, &bad, 1, KV, 0, "blk.%d.attn_v.bias", l);
-    }
-    return bad ? -1 : 0;
+    return lrq_model_bind_qkv_bias(m);
 }
 
 const lrq_arch_desc lrq_arch_qwen2 = {

@@ -34,6 +34,27 @@ int lrq_model_build_blocks(lrq_model *m) {
         set_linear(&w->mlp.gate, L->ffn_gate, NULL, l, LRQ_SLOT_GATE);
         set_linear(&w->mlp.up, L->ffn_up, NULL, l, LRQ_SLOT_UP);
         set_linear(&w->mlp.down, L->ffn_down, NULL, l, LRQ_SLOT_DOWN);
+        if (L->gate_exps) {
+            const lrq_hparams *hp = &m->hp;
+            lrq_moe *M = &w->moe;
+            M->router = L->gate_inp->data;
+            M->router_info = (lrq_linear_info){ .name = L->gate_inp->name, .layer = l, .slot = LRQ_SLOT_ROUTER,
+                                                .expert = -1, .n_in = L->gate_inp->ne[0], .n_out = L->gate_inp->ne[1] };
+            set_linear(&M->gate, L->gate_exps, NULL, l, LRQ_SLOT_GATE);
+            set_linear(&M->up, L->up_exps, NULL, l, LRQ_SLOT_UP);
+            set_linear(&M->down, L->down_exps, NULL, l, LRQ_SLOT_DOWN);
+            M->has_shexp = L->down_shexp != NULL;
+            if (M->has_shexp) {
+                set_linear(&M->shexp.gate, L->gate_shexp, NULL, l, LRQ_SLOT_GATE);
+                set_linear(&M->shexp.up, L->up_shexp, NULL, l, LRQ_SLOT_UP);
+                set_linear(&M->shexp.down, L->down_shexp, NULL, l, LRQ_SLOT_DOWN);
+            }
+            M->shexp_gate = L->gate_inp_shexp ? L->gate_inp_shexp->data : NULL;
+            M->n_expert = hp->n_expert;
+            M->n_expert_used = hp->n_expert_used;
+            M->norm_w = hp->moe_norm_w;
+            M->w_scale = hp->expert_weights_scale;
+        }
     }
     return 0;
 }
@@ -54,6 +75,10 @@ static lrq_linear *slot_linear(lrq_block_w *w, int slot) {
 
 static void mark_replica(lrq_block_w *w, int k) {
     for (int s = LRQ_SLOT_Q; s <= LRQ_SLOT_DOWN; s++) slot_linear(w, s)->info.replica = k;
+    lrq_moe *M = &w->moe;
+    M->router_info.replica = k;
+    M->gate.info.replica = M->up.info.replica = M->down.info.replica = k;
+    M->shexp.gate.info.replica = M->shexp.up.info.replica = M->shexp.down.info.replica = k;
 }
 
 int lrq_model_replicate(lrq_model *m, int layer, int unit, int topology, int K, const float *cw) {
@@ -67,6 +92,13 @@ int lrq_model_replicate(lrq_model *m, int layer, int unit, int topology, int K, 
         for (int k = 0; k < K; k++)
             if (!(cw[k] == cw[k]) || cw[k] - cw[k] != 0.0f) return lrq_err_set("replicate: combine weight %d is not finite", k);
     const int lo = layer < 0 ? 0 : layer, hi = layer < 0 ? m->hp.n_layer : layer + 1;
+    /* A MoE FFN as a replica unit would need replica views of whole expert stacks (and K times the
+     * expert scratch); not supported: refused before anything changes. */
+    if (unit == LRQ_UNIT_MLP && K > 1)
+        for (int l = lo; l < hi; l++)
+            if (m->blocks[l].rep[0].moe.n_expert > 0)
+                return lrq_err_set("replicate: layer %d has a mixture-of-experts FFN; MLP-unit replica sets are "
+                                   "not supported there (use the block or attention unit)", l);
     for (int l = lo; l < hi; l++) {
         lrq_block *b = &m->blocks[l];
         b->K = K;
@@ -89,6 +121,7 @@ int lrq_model_replica_tensor(lrq_model *m, int layer, int k, int slot, const lrq
     if (k < 0 || k >= b->K) return lrq_err_set("replica tensor: replica %d out of range (K = %d)", k, b->K);
     lrq_linear *L = slot_linear(&b->rep[k], slot);
     if (!L) return lrq_err_set("replica tensor: slot %d is not a linear of a block", slot);
+    if (!L->w) return lrq_err_set("replica tensor: layer %d has no dense linear in slot %d (a MoE layer)", layer, slot);
     if (t->type != L->w->type || t->ne[0] != L->w->ne[0] || t->ne[1] != L->w->ne[1] || t->ne[2] != 1)
         return lrq_err_set("replica tensor '%s': shape or type differs from '%s'", t->name, L->w->name);
     L->w = t;

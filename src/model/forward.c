@@ -30,6 +30,7 @@ struct lrq_ctx {
     float *xn;               /* [n_batch][n_embd] final-norm output */
     float *rope;             /* [n_batch][n_rot] (cos, sin) pairs */
     float *logits;           /* [n_batch][n_vocab] */
+    uint64_t *expert_counts; /* [n_layer][n_expert] expert usage of a MoE model (nn.moe_counts), else NULL */
 };
 
 static int alloc_floats(float **p, size_t a, size_t b) {
@@ -56,15 +57,24 @@ int lrq_ctx_new(lrq_ctx **out, const lrq_model *m, int n_ctx, int n_batch, int n
         .attn = { .n_embd = hp->n_embd, .n_head = hp->n_head, .n_head_kv = hp->n_head_kv,
                   .head_dim = hp->head_dim, .n_rot = hp->n_rot, .neox = hp->rope_kind == LRQ_ROPE_NEOX,
                   .eps = hp->rms_eps },
-        .n_embd = hp->n_embd, .n_ff = hp->n_ff, .eps = hp->rms_eps };
+        .n_embd = hp->n_embd, .n_ff = hp->n_ff, .eps = hp->rms_eps,
+        .moe = { .n_embd = hp->n_embd, .n_expert = hp->n_expert, .n_expert_used = hp->n_expert_used,
+                 .n_ff_exp = hp->n_ff_exp, .n_ff_shexp = hp->n_ff_shexp } };
     const int64_t kv_dim = (int64_t)hp->n_head_kv * hp->head_dim, q_dim = (int64_t)hp->n_head * hp->head_dim;
     int64_t kmax = hp->n_embd;
     if (q_dim > kmax) kmax = q_dim;
     if (hp->n_ff > kmax) kmax = hp->n_ff;
+    if (hp->n_ff_shexp > kmax) kmax = hp->n_ff_shexp; /* MoE shared expert's down projection */
     /* scratch: one block's, plus what a non-default activation policy of the widest linear needs */
     const size_t arena = lrq_block_scratch(&c->shape, c->n_ctx_pad, n_batch, n_threads) +
                          sizeof(float) * (size_t)kmax * ((size_t)n_batch + 4 * (size_t)n_threads) + 4 * 64;
     if (lrq_nn_init(&c->nn, n_threads, n_batch, kmax, arena)) goto fail;
+    if (hp->n_expert > 0) {
+        /* n_layer <= 4096 and n_expert <= LRQ_MAX_EXPERTS (checked at load): no overflow */
+        if (!(c->expert_counts = lrq_calloc((size_t)hp->n_layer * (size_t)hp->n_expert, sizeof(uint64_t)))) goto fail;
+        c->nn.moe_counts = c->expert_counts;
+        c->nn.moe_n_expert = hp->n_expert;
+    }
 
     /* KV caches: one per layer, or K for a layer whose replicated unit contains attention */
     if (!(c->kv_first = lrq_calloc((size_t)hp->n_layer, sizeof(int))) ||
@@ -100,7 +110,7 @@ void lrq_ctx_free(lrq_ctx *c) {
     if (!c) return;
     lrq_nn_free(&c->nn);
     free(c->kv); free(c->kv_first); free(c->kv_count); free(c->kv_mem);
-    free(c->x); free(c->xn); free(c->rope); free(c->logits);
+    free(c->x); free(c->xn); free(c->rope); free(c->logits); free(c->expert_counts);
     free(c);
 }
 
@@ -109,6 +119,13 @@ void lrq_ctx_reset(lrq_ctx *c) { c->n_past = 0; }
 int lrq_ctx_n_past(const lrq_ctx *c) { return c->n_past; }
 
 void lrq_ctx_set_hooks(lrq_ctx *c, const lrq_hooks *h) { c->nn.hooks = h; }
+
+const uint64_t *lrq_ctx_expert_counts(const lrq_ctx *c) { return c->expert_counts; }
+
+void lrq_ctx_expert_counts_reset(lrq_ctx *c) {
+    if (c->expert_counts)
+        memset(c->expert_counts, 0, sizeof *c->expert_counts * (size_t)c->m->hp.n_layer * (size_t)c->m->hp.n_expert);
+}
 
 typedef struct {
     const lrq_tensor *emb;

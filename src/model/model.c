@@ -102,9 +102,34 @@ int lrq_model_bind_common(lrq_model *m) {
         if (!bad) L->wv = lrq_model_tensor(m, &bad, 1, E, KV, "blk.%d.attn_v.weight", l);
         if (!bad) L->wo = lrq_model_tensor(m, &bad, 1, Q, E, "blk.%d.attn_output.weight", l);
         if (!bad) L->ffn_norm = lrq_model_tensor(m, &bad, 1, E, 0, "blk.%d.ffn_norm.weight", l);
+        if (lrq_hparams_is_moe_layer(hp, l)) continue; /* FFN bound by lrq_model_bind_moe (arch_moe.c) */
         if (!bad) L->ffn_gate = lrq_model_tensor(m, &bad, 1, E, hp->n_ff, "blk.%d.ffn_gate.weight", l);
         if (!bad) L->ffn_up = lrq_model_tensor(m, &bad, 1, E, hp->n_ff, "blk.%d.ffn_up.weight", l);
         if (!bad) L->ffn_down = lrq_model_tensor(m, &bad, 1, hp->n_ff, E, "blk.%d.ffn_down.weight", l);
+    }
+    return bad ? -1 : 0;
+}
+
+int lrq_model_bind_qkv_bias(lrq_model *m) {
+    const lrq_hparams *hp = &m->hp;
+    int bad = 0;
+    int64_t Q = (int64_t)hp->n_head * hp->head_dim, KV = (int64_t)hp->n_head_kv * hp->head_dim;
+    for (int l = 0; l < hp->n_layer && !bad; l++) {
+        lrq_layer *L = &m->layers[l];
+        L->bq = lrq_model_tensor(m, &bad, 1, Q, 0, "blk.%d.attn_q.bias", l);
+        if (!bad) L->bk = lrq_model_tensor(m, &bad, 1, KV, 0, "blk.%d.attn_k.bias", l);
+        if (!bad) L->bv = lrq_model_tensor(m, &bad, 1, KV, 0, "blk.%d.attn_v.bias", l);
+    }
+    return bad ? -1 : 0;
+}
+
+int lrq_model_bind_qk_norm(lrq_model *m) {
+    const lrq_hparams *hp = &m->hp;
+    int bad = 0;
+    for (int l = 0; l < hp->n_layer && !bad; l++) {
+        lrq_layer *L = &m->layers[l];
+        L->q_norm = lrq_model_tensor(m, &bad, 1, hp->head_dim, 0, "blk.%d.attn_q_norm.weight", l);
+        if (!bad) L->k_norm = lrq_model_tensor(m, &bad, 1, hp->head_dim, 0, "blk.%d.attn_k_norm.weight", l);
     }
     return bad ? -1 : 0;
 }

@@ -20,6 +20,13 @@ typedef struct lrq_layer {
     const lrq_tensor *ffn_norm;             /* [n_embd] */
     const lrq_tensor *ffn_gate, *ffn_up;    /* [n_embd, n_ff] */
     const lrq_tensor *ffn_down;             /* [n_ff, n_embd] */
+    /* MoE layers (then ffn_gate/up/down are NULL; arch_moe.c): */
+    const lrq_tensor *gate_inp;             /* router [n_embd, n_expert], F32 */
+    const lrq_tensor *gate_exps, *up_exps;  /* [n_embd, n_ff_exp, n_expert] */
+    const lrq_tensor *down_exps;            /* [n_ff_exp, n_embd, n_expert] */
+    const lrq_tensor *gate_shexp, *up_shexp;/* [n_embd, n_ff_shexp], or NULL: no shared expert */
+    const lrq_tensor *down_shexp;           /* [n_ff_shexp, n_embd], or NULL */
+    const lrq_tensor *gate_inp_shexp;       /* [n_embd] F32 sigmoid gate of the shared expert (qwen2moe), or NULL */
 } lrq_layer;
 
 /* A tensor converted at load time (e.g. an F16 norm weight made F32). */
@@ -47,8 +54,17 @@ typedef struct lrq_model {
  * absence (returns NULL without error; check lrq_err via *bad). */
 const lrq_tensor *lrq_model_tensor(lrq_model *m, int *bad, int required, int64_t ne0, int64_t ne1,
                                    const char *fmt, ...);
-/* Bind the common llama-style tensors (norms, q/k/v/o, ffn) for every layer. */
+/* Bind the common llama-style tensors (norms, q/k/v/o, ffn) for every layer
+ * (the dense FFN only in layers that are not MoE layers). */
 int lrq_model_bind_common(lrq_model *m);
+/* Bind the Q/K/V biases (qwen2 family) / per-head q/k norms (qwen3 family)
+ * of every layer, after lrq_model_bind_common. */
+int lrq_model_bind_qkv_bias(lrq_model *m);
+int lrq_model_bind_qk_norm(lrq_model *m);
+/* Bind the MoE FFN of every MoE layer (l >= hp.n_layer_dense_lead) as the
+ * architecture's descriptor (arch.h lrq_arch_moe) says: router, expert
+ * stacks, and the shared expert when hp.n_ff_shexp > 0. arch_moe.c. */
+int lrq_model_bind_moe(lrq_model *m);
 
 /* Build m->blocks from m->layers (called by lrq_model_load after binding). */
 int lrq_model_build_blocks(lrq_model *m);
@@ -90,5 +106,7 @@ void lrq_ctx_reset(lrq_ctx *c);
  * until the next call; NULL with an error on bad arguments. */
 const float *lrq_ctx_eval(lrq_ctx *c, const int32_t *tokens, int n, int logits_from);
 int lrq_ctx_n_past(const lrq_ctx *c);
+
+/* (hooks: lrq_ctx_set_hooks; expert counters: lrq_ctx_expert_counts — include/lrq.h) */
 
 #endif

@@ -165,6 +165,8 @@ int lrq_weights_load_gguf(lrq_weights **out, const char *path) {
         goto fail;
     }
 
+    if (ad->moe && lrq_arch_moe_read_gguf(ad, g, arch, hp)) goto fail;
+
     for (int64_t i = 0; i < lrq_gguf_n_tensors(g); i++) {
         const lrq_gguf_tensor *t = lrq_gguf_tensor_at(g, i);
         if (lrq_weights_add(w, t->name, t->type, (int)t->n_dims, t->ne, t->data, t->nbytes)) goto fail;

@@ -15,11 +15,15 @@
 struct lrq_vocab;
 struct lrq_gguf;
 
-enum lrq_arch { LRQ_ARCH_LLAMA = 1, LRQ_ARCH_QWEN2 = 2, LRQ_ARCH_QWEN3 = 3 };
+enum lrq_arch { LRQ_ARCH_LLAMA = 1, LRQ_ARCH_QWEN2 = 2, LRQ_ARCH_QWEN3 = 3,
+                LRQ_ARCH_DEEPSEEK = 4, LRQ_ARCH_QWEN2MOE = 5, LRQ_ARCH_QWEN3MOE = 6 };
 
 /* RoPE pairing. NORM: pairs (2i, 2i+1) (GGUF llama, llama2.c);
  * NEOX: pairs (i, i + d/2) ("rotate half": HF checkpoints, qwen2/qwen3). */
 enum lrq_rope_kind { LRQ_ROPE_NORM = 0, LRQ_ROPE_NEOX = 2 };
+
+#define LRQ_MAX_EXPERTS 4096       /* bound on expert counts read from files */
+#define LRQ_MAX_FF (1 << 22)       /* bound on FFN widths read from files */
 
 typedef struct lrq_hparams {
     int arch;            /* enum lrq_arch */
@@ -35,7 +39,21 @@ typedef struct lrq_hparams {
     float rms_eps;
     float rope_theta;
     int rope_kind;       /* enum lrq_rope_kind */
+    /* Mixture of experts (all 0 for dense models). Layers l >= n_layer_dense_lead
+     * are MoE layers when n_expert > 0. */
+    int32_t n_expert;           /* routed experts per MoE layer */
+    int32_t n_expert_used;      /* top-k */
+    int32_t n_ff_exp;           /* width of one routed expert */
+    int32_t n_ff_shexp;         /* total width of the shared expert(s); 0 = none */
+    int32_t n_layer_dense_lead; /* leading dense layers (deepseek) */
+    int moe_norm_w;             /* renormalise the top-k weights to sum 1 (qwen3moe) */
+    float expert_weights_scale; /* multiply the routed weights by this; 0 or 1 = no scaling */
 } lrq_hparams;
+
+/* 1 if layer l has a MoE FFN instead of a dense one. */
+static inline int lrq_hparams_is_moe_layer(const lrq_hparams *hp, int l) {
+    return hp->n_expert > 0 && l >= hp->n_layer_dense_lead;
+}
 
 typedef struct lrq_weights {
     char *path;                 /* source path, for messages (owned) */

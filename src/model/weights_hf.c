@@ -12,6 +12,10 @@
  * HF model gets hp.rope_kind = LRQ_ROPE_NEOX; for llama this replaces the q/k
  * row permutation llama.cpp's converter applies.
  *
+ * Mixture-of-experts checkpoints (DeepseekForCausalLM, Qwen2MoeForCausalLM,
+ * Qwen3MoeForCausalLM; keys per model/arch.h lrq_arch_moe) keep one tensor
+ * per expert; they are copied into GGUF-style expert stacks (map_moe_layer).
+ *
  * Every tensor the architecture needs must be present with the shape implied
  * by config.json; a tensor the loader does not know is an error (it usually
  * means config.json and the weights disagree), except the rotary
@@ -80,7 +84,7 @@ static int cfg_int(hf_ctx *c, const char *key, int64_t lo, int64_t hi, int64_t *
 }
 
 static int cfg_req_int(hf_ctx *c, const char *key, int64_t lo, int64_t hi, int32_t *out) {
-    int64_t v;
+    int64_t v = 0;
     int r = cfg_int(c, key, lo, hi, &v);
     if (r < 0) return -1;
     if (r == 0) return lrq_err_set("%s: missing key '%s'", c->cfg_path, key);
@@ -89,7 +93,7 @@ static int cfg_req_int(hf_ctx *c, const char *key, int64_t lo, int64_t hi, int32
 }
 
 static int cfg_opt_int(hf_ctx *c, const char *key, int64_t lo, int64_t hi, int32_t dflt, int32_t *out) {
-    int64_t v;
+    int64_t v = 0;
     int r = cfg_int(c, key, lo, hi, &v);
     if (r < 0) return -1;
     *out = r ? (int32_t)v : dflt;
@@ -161,6 +165,98 @@ static int map_tensor(hf_ctx *c, const char *hf, const char *gg, int64_t d0, int
     return lrq_weights_add(c->w, gg, t->type, nd, ne, data, t->nbytes);
 }
 
+/* Keeps a 64-byte aligned buffer owned by the loader (freed with the weights). */
+static void *priv_buffer(hf_ctx *c, size_t n) {
+    hf_priv *p = c->priv;
+    void **nb = lrq_realloc(p->bufs, sizeof *nb * (p->n_bufs + 1));
+    if (!nb) return NULL;
+    p->bufs = nb;
+    void *b = lrq_malloc_aligned(n ? n : 1, 64);
+    if (b) p->bufs[p->n_bufs++] = b;
+    return b;
+}
+
+/* Stacks the per-expert HF matrices model.layers.L.mlp.experts.E.<proj>.weight
+ * (each [d0, d1], one dtype) into the GGUF expert stack `gg` [d1, d0, n_expert]:
+ * expert e's bytes follow expert e-1's, as llama.cpp's converter writes them.
+ * The stack is one copy made at load time (see map_moe_layer). */
+static int map_expert_stack(hf_ctx *c, int l, const char *proj, const char *gg, int64_t d0, int64_t d1,
+                            int n_expert) {
+    char hf[160];
+    const lrq_st_tensor *first = NULL;
+    size_t each = 0, total = 0;
+    for (int e = 0; e < n_expert; e++) {
+        snprintf(hf, sizeof hf, "model.layers.%d.mlp.experts.%d.%s.weight", l, e, proj);
+        const lrq_st_tensor *t = find_st(c, hf);
+        if (!t) return lrq_err_set("%s: missing tensor '%s'", c->w->path, hf);
+        const char *file = lrq_safetensors_file_path(c->priv->st, t->file);
+        if (t->n_dims != 2 || t->shape[0] != d0 || t->shape[1] != d1)
+            return lrq_err_set("%s: tensor '%s' has shape [%lld, %lld], expected [%lld, %lld] from config.json", file,
+                               hf, (long long)t->shape[0], (long long)(t->n_dims > 1 ? t->shape[1] : 0),
+                               (long long)d0, (long long)d1);
+        if (!first) {
+            first = t;
+            each = t->nbytes;
+            if (lrq_mul_size(each, (size_t)n_expert, &total))
+                return lrq_err_set("%s: expert stack '%s' too large", c->w->path, gg);
+        } else if (t->type != first->type || t->nbytes != each) {
+            return lrq_err_set("%s: tensor '%s': experts of one layer must share a dtype", file, hf);
+        }
+    }
+    uint8_t *buf = priv_buffer(c, total);
+    if (!buf) return lrq_err_prefix("%s", c->w->path);
+    for (int e = 0; e < n_expert; e++) {
+        snprintf(hf, sizeof hf, "model.layers.%d.mlp.experts.%d.%s.weight", l, e, proj);
+        memcpy(buf + (size_t)e * each, lrq_safetensors_find(c->priv->st, hf)->data, each);
+    }
+    int64_t ne[3] = {d1, d0, n_expert};
+    return lrq_weights_add(c->w, gg, first->type, 3, ne, buf, total);
+}
+
+/* The MoE FFN of layer l. Expert stacks: HF keeps one tensor per expert, the
+ * compute (and GGUF, and the quantizer) one contiguous [.., .., n_expert]
+ * stack; lrq copies the experts into an owned stack once at load rather than
+ * keeping a per-expert pointer table, so every consumer of lrq_tensor keeps
+ * seeing plain contiguous tensors (cost: one copy of the expert weights in
+ * memory instead of reading them from the mapping). */
+static int map_moe_layer(hf_ctx *c, const lrq_arch_moe *mo, int l) {
+    const lrq_hparams *hp = &c->w->hp;
+    const int64_t E = hp->n_embd, F = hp->n_ff_exp, FS = hp->n_ff_shexp;
+    char hf[160], gg[96];
+    snprintf(hf, sizeof hf, "model.layers.%d.mlp.gate.weight", l);
+    snprintf(gg, sizeof gg, "blk.%d.ffn_gate_inp.weight", l);
+    if (map_tensor(c, hf, gg, hp->n_expert, E, 1)) return -1;
+    static const struct { const char *proj, *gg; int down; } st[] = {
+        {"gate_proj", "ffn_gate_exps.weight", 0}, {"up_proj", "ffn_up_exps.weight", 0},
+        {"down_proj", "ffn_down_exps.weight", 1},
+    };
+    for (int i = 0; i < 3; i++) {
+        snprintf(gg, sizeof gg, "blk.%d.%s", l, st[i].gg);
+        if (map_expert_stack(c, l, st[i].proj, gg, st[i].down ? E : F, st[i].down ? F : E, hp->n_expert)) return -1;
+    }
+    if (FS > 0 && mo->hf_shexp) {
+        static const struct { const char *proj, *gg; int down; } sx[] = {
+            {"gate_proj", "ffn_gate_shexp.weight", 0}, {"up_proj", "ffn_up_shexp.weight", 0},
+            {"down_proj", "ffn_down_shexp.weight", 1},
+        };
+        for (int i = 0; i < 3; i++) {
+            snprintf(hf, sizeof hf, "model.layers.%d.mlp.%s.%s.weight", l, mo->hf_shexp, sx[i].proj);
+            snprintf(gg, sizeof gg, "blk.%d.%s", l, sx[i].gg);
+            if (map_tensor(c, hf, gg, sx[i].down ? E : FS, sx[i].down ? FS : E, 1)) return -1;
+        }
+    }
+    if (mo->shexp_gate) {
+        /* shared_expert_gate: a Linear(hidden, 1), i.e. [1, n_embd]; GGUF keeps it as a vector */
+        snprintf(hf, sizeof hf, "model.layers.%d.mlp.shared_expert_gate.weight", l);
+        snprintf(gg, sizeof gg, "blk.%d.ffn_gate_inp_shexp.weight", l);
+        if (map_tensor(c, hf, gg, 1, E, 1)) return -1;
+        lrq_tensor *t = &c->w->tensors[c->w->n_tensors - 1];
+        t->n_dims = 1;
+        t->ne[1] = 1;
+    }
+    return 0;
+}
+
 /* Architecture from "architectures"[0], else "model_type" (model/arch.h). */
 static const lrq_arch_desc *detect_arch(hf_ctx *c) {
     const lrq_json *archs = lrq_json_get(c->cfg, "architectures");
@@ -172,6 +268,54 @@ static const lrq_arch_desc *detect_arch(hf_ctx *c) {
     else lrq_err_set("%s: unsupported architecture '%.64s' (supported: %s)", c->cfg_path, cls ? cls : type,
                      lrq_arch_list_hf());
     return NULL;
+}
+
+/* MoE keys of DeepseekConfig (n_routed_experts, n_shared_experts,
+ * first_k_dense_replace, moe_layer_freq 1, scoring_func softmax,
+ * routed_scaling_factor) and Qwen2MoeConfig / Qwen3MoeConfig (num_experts,
+ * shared_expert_intermediate_size, decoder_sparse_step 1, no
+ * mlp_only_layers); all: num_experts_per_tok, moe_intermediate_size,
+ * norm_topk_prob (HF default false: the checkpoint's own rule is followed,
+ * as transformers does). Which keys apply: the descriptor (arch.h). */
+static int read_moe_hparams(hf_ctx *c, const lrq_arch_moe *mo, lrq_hparams *hp) {
+    if (cfg_req_int(c, mo->hf_n_expert, 1, LRQ_MAX_EXPERTS, &hp->n_expert) ||
+        cfg_req_int(c, "num_experts_per_tok", 1, hp->n_expert, &hp->n_expert_used) ||
+        cfg_req_int(c, "moe_intermediate_size", 1, LRQ_MAX_FF, &hp->n_ff_exp) ||
+        cfg_opt_bool(c, "norm_topk_prob", 0, &hp->moe_norm_w))
+        return -1;
+    if (mo->shexp_count) {
+        int32_t n_shared = 0;
+        if (cfg_opt_int(c, "n_shared_experts", 0, 64, 0, &n_shared)) return -1;
+        if ((int64_t)n_shared * hp->n_ff_exp > LRQ_MAX_FF)
+            return lrq_err_set("%s: key 'n_shared_experts': %d shared experts of width %d are too wide", c->cfg_path,
+                               (int)n_shared, (int)hp->n_ff_exp);
+        hp->n_ff_shexp = n_shared * hp->n_ff_exp;
+    } else if (mo->shexp_width) {
+        if (cfg_req_int(c, "shared_expert_intermediate_size", 1, LRQ_MAX_FF, &hp->n_ff_shexp)) return -1;
+    }
+    if (mo->leading_dense) {
+        int32_t freq = 1;
+        if (cfg_opt_int(c, "first_k_dense_replace", 0, hp->n_layer, 0, &hp->n_layer_dense_lead) ||
+            cfg_opt_int(c, "moe_layer_freq", 1, 65536, 1, &freq))
+            return -1;
+        if (freq != 1)
+            return lrq_err_set("%s: key 'moe_layer_freq' = %d is not supported (only 1)", c->cfg_path, (int)freq);
+    } else {
+        int32_t step = 1;
+        if (cfg_opt_int(c, "decoder_sparse_step", 1, 65536, 1, &step)) return -1;
+        if (step != 1)
+            return lrq_err_set("%s: key 'decoder_sparse_step' = %d is not supported (only 1)", c->cfg_path, (int)step);
+        const lrq_json *mlp_only = lrq_json_get(c->cfg, "mlp_only_layers");
+        if (mlp_only && lrq_json_type(mlp_only) != LRQ_JSON_NULL && lrq_json_len(mlp_only) != 0)
+            return lrq_err_set("%s: key 'mlp_only_layers' is not supported (must be empty)", c->cfg_path);
+    }
+    const char *sf = lrq_json_str(lrq_json_get(c->cfg, "scoring_func"), NULL);
+    if (sf && strcmp(sf, "softmax") != 0)
+        return lrq_err_set("%s: key 'scoring_func' = '%.32s' is not supported (only softmax)", c->cfg_path, sf);
+    if (mo->weights_scale &&
+        cfg_opt_pos_float(c, "routed_scaling_factor", 1e6, 0.0f, &hp->expert_weights_scale))
+        return -1;
+    return 0;
 }
 
 static int read_hparams(hf_ctx *c, lrq_hparams *hp) {
@@ -224,6 +368,7 @@ static int read_hparams(hf_ctx *c, lrq_hparams *hp) {
             return lrq_err_set("%s: rope_scaling '%.32s' is not supported", c->cfg_path, kind ? kind : "(no type)");
     }
     hp->rope_kind = LRQ_ROPE_NEOX;
+    if (ad->moe) return read_moe_hparams(c, ad->moe, hp);
     return 0;
 }
 
@@ -279,11 +424,14 @@ static int map_all(hf_ctx *c, int tie) {
             int need = map[i].need == 1 || (map[i].need == 'b' && qkv_bias_required) ||
                        (map[i].need == 'n' && qk_norm_required);
             if (map[i].need == 'n' && !qk_norm_required) continue; /* q/k norms only exist in qwen3 */
+            if (strncmp(map[i].hf, "mlp.", 4) == 0 && lrq_hparams_is_moe_layer(hp, (int)l))
+                continue; /* dense FFN tensors: MoE layers have experts instead (map_moe_layer) */
             char hf[128], gg[96];
             snprintf(hf, sizeof hf, "model.layers.%d.%s", (int)l, map[i].hf);
             snprintf(gg, sizeof gg, "blk.%d.%s", (int)l, map[i].gg);
             if (map_tensor(c, hf, gg, d[0], d[1], need)) return -1;
         }
+        if (lrq_hparams_is_moe_layer(hp, (int)l) && map_moe_layer(c, ad->moe, (int)l)) return -1;
     }
     if (map_tensor(c, "model.norm.weight", "output_norm.weight", E, 0, 1)) return -1;
     const lrq_st_tensor *head = find_st(c, "lm_head.weight");

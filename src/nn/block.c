@@ -12,6 +12,8 @@ int lrq_block_n_kv(const lrq_block *b) {
 size_t lrq_block_scratch(const lrq_block_shape *sh, int n_ctx_pad, int B, int n_threads) {
     size_t a = lrq_attention_scratch(&sh->attn, n_ctx_pad, B, n_threads);
     size_t m = lrq_mlp_scratch(sh->n_ff, B, n_threads);
+    const size_t e = lrq_moe_scratch(&sh->moe, B, n_threads);
+    if (e > m) m = e;
     /* xn, delta, accumulator, replica copy of x; the larger sub-block scratch */
     return sizeof(float) * 4 * (size_t)B * (size_t)sh->n_embd + 4 * 64 + (a > m ? a : m);
 }
@@ -31,7 +33,13 @@ static void sub_fwd(lrq_nn *nn, int unit, const lrq_block_w *w, const lrq_block_
     } else {
         const int n = B - from;
         lrq_rmsnorm_rows(nn, xn, x + (size_t)from * E, w->ffn_norm, n, E, sh->eps);
-        lrq_mlp_fwd(nn, &w->mlp, xn, n, n, delta);
+        if (w->moe.n_expert > 0) {
+            const int layer = w->moe.router_info.layer;
+            uint64_t *cnt = nn->moe_counts ? nn->moe_counts + (size_t)layer * (size_t)nn->moe_n_expert : NULL;
+            lrq_moe_fwd(nn, &w->moe, xn, n, from, cnt, delta);
+        } else {
+            lrq_mlp_fwd(nn, &w->mlp, xn, n, n, delta);
+        }
     }
 }
 

@@ -7,6 +7,8 @@
  *   unit LRQ_UNIT_ATTN / LRQ_UNIT_MLP: the sub-block's output delta
  *       parallel:   x <- x + sum_k cw[k] * unit_k(norm_k(x))
  *       sequential: for k: x <- x + unit_k(norm_k(x))
+ *       (the MLP unit of a MoE layer is the MoE FFN; lrq_model_replicate
+ *       refuses MLP replica sets there)
  *   unit LRQ_UNIT_BLOCK: the whole block (both sub-blocks and residuals)
  *       parallel:   x <- sum_k cw[k] * block_k(x)
  *       sequential: for k: x <- block_k(x)
@@ -19,6 +21,7 @@
 
 #include "nn/attention.h"
 #include "nn/mlp.h"
+#include "nn/moe.h"
 
 #define LRQ_MAX_REPLICAS 4
 
@@ -29,7 +32,8 @@ enum lrq_topology { LRQ_TOPO_PARALLEL = 0, LRQ_TOPO_SEQUENTIAL = 1 };
 typedef struct lrq_block_w {
     const float *attn_norm, *ffn_norm;  /* [n_embd] */
     lrq_attn attn;
-    lrq_mlp mlp;
+    lrq_mlp mlp;          /* the dense FFN (unused when moe.n_expert > 0) */
+    lrq_moe moe;          /* the MoE FFN of a MoE layer (n_expert > 0), else zero */
 } lrq_block_w;
 
 typedef struct lrq_block {
@@ -44,6 +48,7 @@ typedef struct lrq_block_shape {
     lrq_attn_shape attn;
     int64_t n_embd, n_ff;
     float eps;            /* RMSNorm epsilon */
+    lrq_moe_shape moe;    /* MoE layers' shapes (n_expert 0: none) */
 } lrq_block_shape;
 
 /* KV caches the block needs: K when its replicated unit contains attention. */
@@ -52,7 +57,8 @@ int lrq_block_n_kv(const lrq_block *b);
 /* Run the block on the residual stream x ([B][n_embd], updated in place)
  * for tokens at positions n_past..n_past+B-1; kv: lrq_block_n_kv(b) caches;
  * rope: [B][n_rot]. Rows before ffn_from skip the MLP (their output is not
- * needed: llama.cpp drops them before the last layer's FFN too). */
+ * needed: llama.cpp drops them before the last layer's FFN too). A MoE
+ * layer adds its expert usage to nn->moe_counts when that is set. */
 void lrq_block_fwd(lrq_nn *nn, const lrq_block *b, const lrq_block_shape *sh, lrq_kv *kv, float *x,
                    const float *rope, int n_past, int B, int ffn_from);
 

@@ -37,6 +37,8 @@ typedef struct lrq_nn {
     const lrq_hooks *hooks;      /* NULL: none */
     void *act[LRQ_NN_N_PARTNERS];        /* [n_batch][row bytes of k_max] per partner type */
     size_t act_stride[LRQ_NN_N_PARTNERS];
+    uint64_t *moe_counts;        /* [n_layer][moe_n_expert] expert usage (MoE models), or NULL; owned by the caller */
+    int moe_n_expert;
 } lrq_nn;
 
 /* Set up a context for batches of up to n_batch tokens and linear inputs of
