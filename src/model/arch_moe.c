@@ -16,25 +16,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-/* "<arch>.<suffix>" as an integer in [lo, hi]; absent: dflt, or an error if required. */
-static int gguf_int(const lrq_gguf *g, const char *arch, const char *suffix, int required, int64_t dflt, int64_t lo,
-                    int64_t hi, int32_t *out) {
-    char key[128];
-    snprintf(key, sizeof key, "%s.%s", arch, suffix);
-    int64_t v;
-    int r = lrq_gguf_get_i64(g, key, &v);
-    if (r < 0) return -1;
-    if (r == 0) {
-        if (required) return lrq_err_set("%s: missing key '%s'", lrq_gguf_path(g), key);
-        v = dflt;
-    }
-    if (v < lo || v > hi)
-        return lrq_err_set("%s: key '%s': value %lld out of range [%lld, %lld]", lrq_gguf_path(g), key, (long long)v,
-                           (long long)lo, (long long)hi);
-    *out = (int32_t)v;
-    return 0;
-}
-
 /* Read as llama.cpp v0.5.0 reads them: expert_count / expert_used_count for
  * every architecture; deepseek: expert_feed_forward_length and
  * expert_shared_count required, leading_dense_block_count and
@@ -51,26 +32,26 @@ int lrq_arch_moe_read_gguf(const lrq_arch_desc *ad, const lrq_gguf *g, const cha
     const lrq_arch_moe *mo = ad->moe;
     const char *path = lrq_gguf_path(g);
     char key[128];
-    if (gguf_int(g, arch, "expert_count", 1, 0, 1, LRQ_MAX_EXPERTS, &hp->n_expert) ||
-        gguf_int(g, arch, "expert_used_count", 1, 0, 1, hp->n_expert, &hp->n_expert_used))
+    if (lrq_gguf_arch_int(g, arch, "expert_count", 1, 0, 1, LRQ_MAX_EXPERTS, &hp->n_expert) ||
+        lrq_gguf_arch_int(g, arch, "expert_used_count", 1, 0, 1, hp->n_expert, &hp->n_expert_used))
         return -1;
     if (hp->n_ff <= 0) return lrq_err_set("%s: key '%s.feed_forward_length' must be > 0", path, arch);
-    if (gguf_int(g, arch, "expert_feed_forward_length", mo->shexp_count, hp->n_ff / hp->n_expert_used, 1, LRQ_MAX_FF,
+    if (lrq_gguf_arch_int(g, arch, "expert_feed_forward_length", mo->shexp_count, hp->n_ff / hp->n_expert_used, 1, LRQ_MAX_FF,
                  &hp->n_ff_exp))
         return -1;
     if (mo->shexp_count) {
         int32_t n_shared = 0;
-        if (gguf_int(g, arch, "expert_shared_count", 1, 0, 0, 64, &n_shared)) return -1;
+        if (lrq_gguf_arch_int(g, arch, "expert_shared_count", 1, 0, 0, 64, &n_shared)) return -1;
         if ((int64_t)n_shared * hp->n_ff_exp > LRQ_MAX_FF)
             return lrq_err_set("%s: key '%s.expert_shared_count': %d shared experts of width %d are too wide", path,
                                arch, n_shared, hp->n_ff_exp);
         hp->n_ff_shexp = n_shared * hp->n_ff_exp; /* <= LRQ_MAX_FF, checked above */
     } else if (mo->shexp_width) {
-        if (gguf_int(g, arch, "expert_shared_feed_forward_length", 0, hp->n_ff, 1, LRQ_MAX_FF, &hp->n_ff_shexp))
+        if (lrq_gguf_arch_int(g, arch, "expert_shared_feed_forward_length", 0, hp->n_ff, 1, LRQ_MAX_FF, &hp->n_ff_shexp))
             return -1;
     }
     if (mo->leading_dense &&
-        gguf_int(g, arch, "leading_dense_block_count", 0, 0, 0, hp->n_layer, &hp->n_layer_dense_lead))
+        lrq_gguf_arch_int(g, arch, "leading_dense_block_count", 0, 0, 0, hp->n_layer, &hp->n_layer_dense_lead))
         return -1;
     if (mo->weights_scale) {
         snprintf(key, sizeof key, "%s.expert_weights_scale", arch);
@@ -85,7 +66,7 @@ int lrq_arch_moe_read_gguf(const lrq_arch_desc *ad, const lrq_gguf *g, const cha
     if (r < 0) return -1;
     if (r == 0) hp->moe_norm_w = mo->norm_w;
     int32_t gating = 1;
-    if (gguf_int(g, arch, "expert_gating_func", 0, 1, 0, 1 << 30, &gating)) return -1;
+    if (lrq_gguf_arch_int(g, arch, "expert_gating_func", 0, 1, 0, 1 << 30, &gating)) return -1;
     if (gating != 1)
         return lrq_err_set("%s: key '%s.expert_gating_func': value %d is not supported (only 1, softmax)", path, arch,
                            gating);

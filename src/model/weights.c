@@ -86,9 +86,8 @@ void lrq_weights_free(lrq_weights *w) {
     free(w);
 }
 
-/* Reads "<arch>.<suffix>" as an integer; required keys fail when absent. */
-static int get_arch_int(const lrq_gguf *g, const char *arch, const char *suffix, int required,
-                        int32_t dflt, int32_t *out) {
+int lrq_gguf_arch_int(const lrq_gguf *g, const char *arch, const char *suffix, int required, int64_t dflt,
+                      int64_t lo, int64_t hi, int32_t *out) {
     char key[128];
     snprintf(key, sizeof key, "%s.%s", arch, suffix);
     int64_t v;
@@ -96,13 +95,19 @@ static int get_arch_int(const lrq_gguf *g, const char *arch, const char *suffix,
     if (r < 0) return -1;
     if (r == 0) {
         if (required) return lrq_err_set("%s: missing key '%s'", lrq_gguf_path(g), key);
-        *out = dflt;
-        return 0;
+        v = dflt;
     }
-    if (v < 0 || v > (1 << 30))
-        return lrq_err_set("%s: key '%s': value %lld out of range", lrq_gguf_path(g), key, (long long)v);
+    if (v < lo || v > hi)
+        return lrq_err_set("%s: key '%s': value %lld out of range [%lld, %lld]", lrq_gguf_path(g), key, (long long)v,
+                           (long long)lo, (long long)hi);
     *out = (int32_t)v;
     return 0;
+}
+
+/* The dense hyper-parameters: any value in [0, 2^30] (the shape checks below are stricter). */
+static int get_arch_int(const lrq_gguf *g, const char *arch, const char *suffix, int required, int32_t dflt,
+                        int32_t *out) {
+    return lrq_gguf_arch_int(g, arch, suffix, required, dflt, 0, 1 << 30, out);
 }
 
 static int get_arch_f32(const lrq_gguf *g, const char *arch, const char *suffix, int required,

@@ -81,6 +81,12 @@ int lrq_weights_load_llama2c(lrq_weights **out, const char *path);
 /* Release everything (safe on NULL). */
 void lrq_weights_free(lrq_weights *w);
 
+/* The GGUF key "<arch>.<suffix>" as an integer in [lo, hi] into *out: absent
+ * keys fail when required, else take dflt (checked against the range too).
+ * Errors name the file and the key. */
+int lrq_gguf_arch_int(const struct lrq_gguf *g, const char *arch, const char *suffix, int required, int64_t dflt,
+                      int64_t lo, int64_t hi, int32_t *out);
+
 /* Tensor by name, or NULL (a hash lookup: O(1) expected). */
 const lrq_tensor *lrq_weights_find(const lrq_weights *w, const char *name);
 
