@@ -23,7 +23,10 @@ const lrq_planes_kernels *lrq_planes_get_isa(const char *isa) {
 const lrq_planes_kernels *lrq_planes_get(void) {
     /* lrq_types_isa() runs lrq_types_init() and so honours LRQ_ISA; it only
      * names a level the CPU has. */
-    const lrq_planes_kernels *k = lrq_planes_get_isa(lrq_types_isa());
+    const char *isa = lrq_types_isa();
+    const lrq_planes_kernels *k = lrq_planes_get_isa(isa);
+    /* a level without planes kernels of its own uses the next lower one */
+    if (!k && strcmp(isa, "avx512") == 0) k = lrq_planes_get_isa("avx2");
     return k ? k : lrq_planes_ref();
 }
 

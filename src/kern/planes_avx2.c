@@ -3,8 +3,8 @@
  *  - codes are unpacked 8 at a time into int32 lanes: a 32-bit window of the
  *    row's bit stream is broadcast and shifted right by 0, b, .., 7b per lane
  *    (b = 2, 3, 4), or widened from 8 bytes (b = 8);
- *  - per group, lanes accumulate q*x (FMA) and x in two interleaved pairs of
- *    accumulators (16 codes per step, for ILP), the group's parameters are
+ *  - per group, lanes accumulate q*x (FMA) and x (with one input: two
+ *    interleaved pairs of accumulators, 16 codes per step, for ILP), the group's parameters are
  *    applied lane-wise: acc_y += s * (acc_qx - (z - o) * acc_x), so there is
  *    one horizontal sum per row, not one per group; the elements of a group
  *    beyond its last full 8 (group % 8) are summed in scalar and applied the
@@ -48,14 +48,13 @@ INLINE float hsum8(__m256 v) {
     return _mm_cvtss_f32(_mm_add_ss(b, _mm_movehdup_ps(b)));
 }
 
-/* The one body: K replicas; xs == NULL: one input x shared by all (sums
- * formed once per group), else replica k reads xs[k] (codes unpacked once
- * per 8 and used K times). NX = accumulator sets: 1 or K. */
-INLINE void body(int bits, int64_t n, const uint8_t *row, int K, const float *const *scales,
-                 const float *const *zeros, const float *offsets, int32_t group, const float *x,
-                 const float *const *xs, float *y) {
-    const int NX = xs ? K : 1;
-    size_t rb = (size_t)(((uint64_t)n * (uint64_t)bits + 7) / 8);
+/* One input x shared by K replicas: per group, the sums are formed once
+ * (two interleaved accumulator pairs, 16 codes per step, for ILP) and the K
+ * parameter sets applied to them. K is a constant in the instantiations for
+ * K <= 4, so the per-replica row accumulators stay in registers. */
+INLINE void body_k(int bits, int64_t n, const uint8_t *row, int K, const float *const *scales,
+                   const float *const *zeros, const float *offsets, int32_t group, const float *x, float *y) {
+    const size_t rb = (size_t)(((uint64_t)n * (uint64_t)bits + 7) / 8);
     __m256 ay[LRQ_PLANES_MAX_K];
     float ty[LRQ_PLANES_MAX_K];
     for (int k = 0; k < K; k++) {
@@ -65,52 +64,106 @@ INLINE void body(int bits, int64_t n, const uint8_t *row, int K, const float *co
     const int64_t ng = n / group;
     for (int64_t g = 0; g < ng; g++) {
         const int64_t j0 = g * group, j1 = j0 + group;
-        __m256 aq0[LRQ_PLANES_MAX_K], ax0[LRQ_PLANES_MAX_K], aq1[LRQ_PLANES_MAX_K], ax1[LRQ_PLANES_MAX_K];
-        for (int i = 0; i < NX; i++) aq0[i] = ax0[i] = aq1[i] = ax1[i] = _mm256_setzero_ps();
+        __m256 aq = _mm256_setzero_ps(), ax = _mm256_setzero_ps(), aq1 = _mm256_setzero_ps(),
+               ax1 = _mm256_setzero_ps();
         int64_t j = j0;
         for (; j + 16 <= j1; j += 16) {
             const __m256 q0 = codes8(row, rb, bits, j), q1 = codes8(row, rb, bits, j + 8);
-            for (int i = 0; i < NX; i++) {
-                const float *xi = xs ? xs[i] : x;
-                const __m256 x0 = _mm256_loadu_ps(xi + j), x1 = _mm256_loadu_ps(xi + j + 8);
-                aq0[i] = _mm256_fmadd_ps(q0, x0, aq0[i]);
-                ax0[i] = _mm256_add_ps(ax0[i], x0);
-                aq1[i] = _mm256_fmadd_ps(q1, x1, aq1[i]);
-                ax1[i] = _mm256_add_ps(ax1[i], x1);
-            }
+            const __m256 x0 = _mm256_loadu_ps(x + j), x1 = _mm256_loadu_ps(x + j + 8);
+            aq = _mm256_fmadd_ps(q0, x0, aq);
+            ax = _mm256_add_ps(ax, x0);
+            aq1 = _mm256_fmadd_ps(q1, x1, aq1);
+            ax1 = _mm256_add_ps(ax1, x1);
         }
         if (j + 8 <= j1) {
-            const __m256 q0 = codes8(row, rb, bits, j);
-            for (int i = 0; i < NX; i++) {
-                const __m256 x0 = _mm256_loadu_ps((xs ? xs[i] : x) + j);
-                aq0[i] = _mm256_fmadd_ps(q0, x0, aq0[i]);
-                ax0[i] = _mm256_add_ps(ax0[i], x0);
-            }
+            const __m256 x0 = _mm256_loadu_ps(x + j);
+            aq = _mm256_fmadd_ps(codes8(row, rb, bits, j), x0, aq);
+            ax = _mm256_add_ps(ax, x0);
             j += 8;
         }
+        aq = _mm256_add_ps(aq, aq1);
+        ax = _mm256_add_ps(ax, ax1);
         /* scalar tail of the group (group % 8 elements) */
-        float tq[LRQ_PLANES_MAX_K], tx[LRQ_PLANES_MAX_K];
-        for (int i = 0; i < NX; i++) tq[i] = tx[i] = 0.0f;
+        float tq = 0.0f, tx = 0.0f;
         const int has_tail = j < j1;
         for (; j < j1; j++) {
-            const float q = (float)lrq_planes_code(row, bits, j);
-            for (int i = 0; i < NX; i++) {
-                const float xv = (xs ? xs[i] : x)[j];
-                tq[i] += q * xv;
-                tx[i] += xv;
-            }
-        }
-        for (int i = 0; i < NX; i++) {
-            aq0[i] = _mm256_add_ps(aq0[i], aq1[i]);
-            ax0[i] = _mm256_add_ps(ax0[i], ax1[i]);
+            tq += (float)lrq_planes_code(row, bits, j) * x[j];
+            tx += x[j];
         }
         for (int k = 0; k < K; k++) {
-            const int i = xs ? k : 0;
             const float s = scales[k][g];
             const float c = (zeros && zeros[k] ? zeros[k][g] : 0.0f) - offsets[k];
-            const __m256 t = _mm256_sub_ps(aq0[i], _mm256_mul_ps(_mm256_set1_ps(c), ax0[i]));
+            const __m256 t = _mm256_sub_ps(aq, _mm256_mul_ps(_mm256_set1_ps(c), ax));
             ay[k] = _mm256_fmadd_ps(_mm256_set1_ps(s), t, ay[k]);
-            if (has_tail) ty[k] += s * (tq[i] - c * tx[i]);
+            if (has_tail) ty[k] += s * (tq - c * tx);
+        }
+    }
+    for (int k = 0; k < K; k++) y[k] = hsum8(ay[k]) + ty[k];
+}
+
+/* One input per replica: each chunk of up to 256 codes of a group is
+ * unpacked once into a float buffer (L1-resident), then dotted with each
+ * x_k by a tight loop (two accumulator pairs). Unpacking is the costly part
+ * for low bit widths, so K inputs cost about one unpack plus K plain float
+ * dot products; and any K runs without register pressure. */
+#define CHUNK 256
+INLINE void body_kx(int bits, int64_t n, const uint8_t *row, int K, const float *const *scales,
+                    const float *const *zeros, const float *offsets, int32_t group, const float *const *xs,
+                    float *y) {
+    const size_t rb = (size_t)(((uint64_t)n * (uint64_t)bits + 7) / 8);
+    float qf[CHUNK] __attribute__((aligned(32)));
+    __m256 ay[LRQ_PLANES_MAX_K];
+    float ty[LRQ_PLANES_MAX_K];
+    for (int k = 0; k < K; k++) {
+        ay[k] = _mm256_setzero_ps();
+        ty[k] = 0.0f;
+    }
+    const int64_t ng = n / group;
+    for (int64_t g = 0; g < ng; g++) {
+        const int64_t j0 = g * group, j1 = j0 + group;
+        __m256 aq[LRQ_PLANES_MAX_K], ax[LRQ_PLANES_MAX_K];
+        for (int k = 0; k < K; k++) aq[k] = ax[k] = _mm256_setzero_ps();
+        int64_t c0 = j0;
+        for (; c0 + 8 <= j1; c0 += CHUNK) { /* full 8s of the group, CHUNK at a time */
+            const int64_t len = (j1 - c0 >= CHUNK ? CHUNK : (j1 - c0)) & ~(int64_t)7;
+            for (int64_t i = 0; i < len; i += 8) _mm256_store_ps(qf + i, codes8(row, rb, bits, c0 + i));
+            for (int k = 0; k < K; k++) {
+                const float *xk = xs[k] + c0;
+                __m256 q0 = _mm256_setzero_ps(), s0 = _mm256_setzero_ps(), q1 = _mm256_setzero_ps(),
+                       s1 = _mm256_setzero_ps();
+                int64_t i = 0;
+                for (; i + 16 <= len; i += 16) {
+                    const __m256 x0 = _mm256_loadu_ps(xk + i), x1 = _mm256_loadu_ps(xk + i + 8);
+                    q0 = _mm256_fmadd_ps(_mm256_load_ps(qf + i), x0, q0);
+                    s0 = _mm256_add_ps(s0, x0);
+                    q1 = _mm256_fmadd_ps(_mm256_load_ps(qf + i + 8), x1, q1);
+                    s1 = _mm256_add_ps(s1, x1);
+                }
+                if (i < len) {
+                    const __m256 x0 = _mm256_loadu_ps(xk + i);
+                    q0 = _mm256_fmadd_ps(_mm256_load_ps(qf + i), x0, q0);
+                    s0 = _mm256_add_ps(s0, x0);
+                }
+                aq[k] = _mm256_add_ps(aq[k], _mm256_add_ps(q0, q1));
+                ax[k] = _mm256_add_ps(ax[k], _mm256_add_ps(s0, s1));
+            }
+            if (len < CHUNK) {
+                c0 += len;
+                break;
+            }
+        }
+        /* scalar tail of the group (group % 8 elements), from c0 */
+        for (int k = 0; k < K; k++) {
+            float tq = 0.0f, tx = 0.0f;
+            for (int64_t j = c0; j < j1; j++) {
+                tq += (float)lrq_planes_code(row, bits, j) * xs[k][j];
+                tx += xs[k][j];
+            }
+            const float s = scales[k][g];
+            const float c = (zeros && zeros[k] ? zeros[k][g] : 0.0f) - offsets[k];
+            const __m256 t = _mm256_sub_ps(aq[k], _mm256_mul_ps(_mm256_set1_ps(c), ax[k]));
+            ay[k] = _mm256_fmadd_ps(_mm256_set1_ps(s), t, ay[k]);
+            if (c0 < j1) ty[k] += s * (tq - c * tx);
         }
     }
     for (int k = 0; k < K; k++) y[k] = hsum8(ay[k]) + ty[k];
@@ -130,7 +183,7 @@ static float dot(int bits, int64_t n, const uint8_t *codes, const float *scale, 
     const float *sc[1] = {scale}, *ze[1] = {zero};
     const float off[1] = {offset};
     float y = 0.0f;
-#define CALL(b) body(b, n, codes, 1, sc, ze, off, group, x, NULL, &y)
+#define CALL(b) body_k(b, n, codes, 1, sc, ze, off, group, x, &y)
     BY_BITS(bits, CALL)
 #undef CALL
     return y;
@@ -148,11 +201,11 @@ static float dot(int bits, int64_t n, const uint8_t *codes, const float *scale, 
 
 static void dot_k(int bits, int64_t n, const uint8_t *codes, int K, const float *const *scales,
                   const float *const *zeros, const float *offsets, int32_t group, const float *x, float *y) {
-#define CK1(b) body(b, n, codes, 1, scales, zeros, offsets, group, x, NULL, y)
-#define CK2(b) body(b, n, codes, 2, scales, zeros, offsets, group, x, NULL, y)
-#define CK3(b) body(b, n, codes, 3, scales, zeros, offsets, group, x, NULL, y)
-#define CK4(b) body(b, n, codes, 4, scales, zeros, offsets, group, x, NULL, y)
-#define CKN(b) body(b, n, codes, K, scales, zeros, offsets, group, x, NULL, y)
+#define CK1(b) body_k(b, n, codes, 1, scales, zeros, offsets, group, x, y)
+#define CK2(b) body_k(b, n, codes, 2, scales, zeros, offsets, group, x, y)
+#define CK3(b) body_k(b, n, codes, 3, scales, zeros, offsets, group, x, y)
+#define CK4(b) body_k(b, n, codes, 4, scales, zeros, offsets, group, x, y)
+#define CKN(b) body_k(b, n, codes, K, scales, zeros, offsets, group, x, y)
     BY_K(K, CK)
 #undef CK1
 #undef CK2
@@ -163,17 +216,9 @@ static void dot_k(int bits, int64_t n, const uint8_t *codes, int K, const float 
 
 static void dot_kx(int bits, int64_t n, const uint8_t *codes, int K, const float *const *scales,
                    const float *const *zeros, const float *offsets, int32_t group, const float *const *xs, float *y) {
-#define CX1(b) body(b, n, codes, 1, scales, zeros, offsets, group, NULL, xs, y)
-#define CX2(b) body(b, n, codes, 2, scales, zeros, offsets, group, NULL, xs, y)
-#define CX3(b) body(b, n, codes, 3, scales, zeros, offsets, group, NULL, xs, y)
-#define CX4(b) body(b, n, codes, 4, scales, zeros, offsets, group, NULL, xs, y)
-#define CXN(b) body(b, n, codes, K, scales, zeros, offsets, group, NULL, xs, y)
-    BY_K(K, CX)
-#undef CX1
-#undef CX2
-#undef CX3
-#undef CX4
-#undef CXN
+#define CX(b) body_kx(b, n, codes, K, scales, zeros, offsets, group, xs, y)
+    BY_BITS(bits, CX)
+#undef CX
 }
 
 static const lrq_planes_kernels avx2_kernels = {.dot = dot, .dot_k = dot_k, .dot_kx = dot_kx};
