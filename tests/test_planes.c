@@ -4,8 +4,9 @@
  *    layout checked against hand-made bytes; sizes and their errors;
  *  - the reference dot equals a naive dequantize-then-dot in double within a
  *    rounding bound derived from Σ|terms|;
- *  - reference dot_k / dot_kx: K = 1 is dot bit for bit, K = 3 gives bit for
- *    bit K separate dot calls (the reference uses the same operations);
+ *  - reference dot_k / dot_kx: K = 1 is dot bit for bit, K = 3 and 5 give
+ *    bit for bit K separate dot calls (the reference uses the same
+ *    operations); every level's K forms for K = 1..5 within the bound;
  *  - every SIMD level this CPU has against the reference (bound: both
  *    orders' rounding bounds), on random shapes with tails: group sizes 16 ..
  *    256, per-channel (group = n, n odd), odd groups (groups that start in
@@ -232,10 +233,10 @@ static void test_kernels_random(void) {
     double worst_ref = 0, worst_simd = 0;
     for (int bi = 0; bi < 4; bi++)
         for (int shape = 0; shape < 7; shape++)
-            for (int variant = 0; variant < 8; variant++) {
+            for (int variant = 0; variant < 16; variant++) { /* bits 3+: a second random shape */
                 const int asym = variant & 1;
                 const float offset = (variant & 2) ? 0.5f : (variant & 4) ? -1.75f : 0.0f;
-                const int K = 3;
+                const int K = 5; /* the SIMD files instantiate K = 1..4 separately; 5 is the generic path */
                 int32_t group;
                 int64_t n;
                 pick_shape(shape, &st, &group, &n);
@@ -266,12 +267,16 @@ static void test_kernels_random(void) {
                 float y[LRQ_PLANES_MAX_K];
                 ref->dot_k(p.bits, n, p.row, 1, sc, ze, p.off, group, p.x[0], y);
                 CHECKF(memcmp(y, rd, sizeof(float)) == 0, "%s: ref dot_k K=1 != dot", what);
+                ref->dot_k(p.bits, n, p.row, 3, sc, ze, p.off, group, p.x[0], y);
+                CHECKF(memcmp(y, rd, 3 * sizeof(float)) == 0, "%s: ref dot_k K=3 != 3 dots", what);
                 ref->dot_k(p.bits, n, p.row, K, sc, ze, p.off, group, p.x[0], y);
-                CHECKF(memcmp(y, rd, (size_t)K * sizeof(float)) == 0, "%s: ref dot_k K=3 != 3 dots", what);
+                CHECKF(memcmp(y, rd, (size_t)K * sizeof(float)) == 0, "%s: ref dot_k K=5 != 5 dots", what);
                 ref->dot_kx(p.bits, n, p.row, 1, sc, ze, p.off, group, xs, y);
                 CHECKF(memcmp(y, rdx, sizeof(float)) == 0, "%s: ref dot_kx K=1 != dot", what);
+                ref->dot_kx(p.bits, n, p.row, 3, sc, ze, p.off, group, xs, y);
+                CHECKF(memcmp(y, rdx, 3 * sizeof(float)) == 0, "%s: ref dot_kx K=3 != 3 dots", what);
                 ref->dot_kx(p.bits, n, p.row, K, sc, ze, p.off, group, xs, y);
-                CHECKF(memcmp(y, rdx, (size_t)K * sizeof(float)) == 0, "%s: ref dot_kx K=3 != 3 dots", what);
+                CHECKF(memcmp(y, rdx, (size_t)K * sizeof(float)) == 0, "%s: ref dot_kx K=5 != 5 dots", what);
                 /* every level against the reference (bounds of both orders) */
                 for (int li = 1; li < nk; li++) {
                     const lrq_planes_kernels *f = ks[li];

@@ -10,12 +10,14 @@
 
 #if defined(LRQ_HAVE_X86)
 const lrq_planes_kernels *lrq_planes_avx2(void);
+const lrq_planes_kernels *lrq_planes_avx512(void);
 #endif
 
 const lrq_planes_kernels *lrq_planes_get_isa(const char *isa) {
     if (strcmp(isa, "scalar") == 0) return lrq_planes_ref();
 #if defined(LRQ_HAVE_X86)
     if (strcmp(isa, "avx2") == 0) return lrq_planes_avx2();
+    if (strcmp(isa, "avx512") == 0) return lrq_planes_avx512();
 #endif
     return NULL;
 }

@@ -55,7 +55,10 @@ INLINE float hsum8(__m256 v) {
 INLINE void body_k(int bits, int64_t n, const uint8_t *row, int K, const float *const *scales,
                    const float *const *zeros, const float *offsets, int32_t group, const float *x, float *y) {
     const size_t rb = (size_t)(((uint64_t)n * (uint64_t)bits + 7) / 8);
-    __m256 ay[LRQ_PLANES_MAX_K];
+    /* replicas 0-3 accumulate in named registers (GCC keeps an array of
+     * vectors in memory, which put a store-forwarding delay on every
+     * update), replicas 4.. in the array */
+    __m256 y0 = _mm256_setzero_ps(), y1 = y0, y2 = y0, y3 = y0, ay[LRQ_PLANES_MAX_K];
     float ty[LRQ_PLANES_MAX_K];
     for (int k = 0; k < K; k++) {
         ay[k] = _mm256_setzero_ps();
@@ -90,18 +93,29 @@ INLINE void body_k(int bits, int64_t n, const uint8_t *row, int K, const float *
             tq += (float)lrq_planes_code(row, bits, j) * x[j];
             tx += x[j];
         }
-        for (int k = 0; k < K; k++) {
-            const float s = scales[k][g];
-            const float c = (zeros && zeros[k] ? zeros[k][g] : 0.0f) - offsets[k];
-            const __m256 t = _mm256_sub_ps(aq, _mm256_mul_ps(_mm256_set1_ps(c), ax));
-            ay[k] = _mm256_fmadd_ps(_mm256_set1_ps(s), t, ay[k]);
-            if (has_tail) ty[k] += s * (tq - c * tx);
-        }
+#define APPLY(k, Y)                                                                                   \
+        do {                                                                                         \
+            const float s = scales[k][g];                                                            \
+            const float c = (zeros && zeros[k] ? zeros[k][g] : 0.0f) - offsets[k];                   \
+            const __m256 t = _mm256_sub_ps(aq, _mm256_mul_ps(_mm256_set1_ps(c), ax));                \
+            Y = _mm256_fmadd_ps(_mm256_set1_ps(s), t, Y);                                            \
+            if (has_tail) ty[k] += s * (tq - c * tx);                                                \
+        } while (0)
+        APPLY(0, y0);
+        if (K > 1) APPLY(1, y1);
+        if (K > 2) APPLY(2, y2);
+        if (K > 3) APPLY(3, y3);
+        for (int k = 4; k < K; k++) APPLY(k, ay[k]);
+#undef APPLY
     }
+    ay[0] = y0;
+    if (K > 1) ay[1] = y1;
+    if (K > 2) ay[2] = y2;
+    if (K > 3) ay[3] = y3;
     for (int k = 0; k < K; k++) y[k] = hsum8(ay[k]) + ty[k];
 }
 
-/* One input per replica: each chunk of up to 256 codes of a group is
+/* One input per replica, any K: each chunk of up to 256 codes of a group is
  * unpacked once into a float buffer (L1-resident), then dotted with each
  * x_k by a tight loop (two accumulator pairs). Unpacking is the costly part
  * for low bit widths, so K inputs cost about one unpack plus K plain float
@@ -169,6 +183,70 @@ INLINE void body_kx(int bits, int64_t n, const uint8_t *row, int K, const float 
     for (int k = 0; k < K; k++) y[k] = hsum8(ay[k]) + ty[k];
 }
 
+/* One input per replica, K <= 4 (a constant here): codes unpacked into a
+ * register once per 8 and used directly for each x_k, the 2K accumulators
+ * in named registers; the group's last group % 8 elements in scalar. */
+INLINE void body_kx_small(int bits, int64_t n, const uint8_t *row, int K, const float *const *scales,
+                          const float *const *zeros, const float *offsets, int32_t group, const float *const *xs,
+                          float *y) {
+    const size_t rb = (size_t)(((uint64_t)n * (uint64_t)bits + 7) / 8);
+    const float *xp[4] = {xs[0], K > 1 ? xs[1] : xs[0], K > 2 ? xs[2] : xs[0], K > 3 ? xs[3] : xs[0]};
+    __m256 y0 = _mm256_setzero_ps(), y1 = y0, y2 = y0, y3 = y0;
+    float ty[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+    const int64_t ng = n / group;
+    for (int64_t g = 0; g < ng; g++) {
+        const int64_t j0 = g * group, j1 = j0 + group;
+        __m256 q0 = _mm256_setzero_ps(), q1 = q0, q2 = q0, q3 = q0, s0 = q0, s1 = q0, s2 = q0, s3 = q0;
+        int64_t j = j0;
+        for (; j + 8 <= j1; j += 8) {
+            const __m256 q = codes8(row, rb, bits, j);
+            __m256 v = _mm256_loadu_ps(xp[0] + j);
+            q0 = _mm256_fmadd_ps(q, v, q0);
+            s0 = _mm256_add_ps(s0, v);
+            if (K > 1) {
+                v = _mm256_loadu_ps(xp[1] + j);
+                q1 = _mm256_fmadd_ps(q, v, q1);
+                s1 = _mm256_add_ps(s1, v);
+            }
+            if (K > 2) {
+                v = _mm256_loadu_ps(xp[2] + j);
+                q2 = _mm256_fmadd_ps(q, v, q2);
+                s2 = _mm256_add_ps(s2, v);
+            }
+            if (K > 3) {
+                v = _mm256_loadu_ps(xp[3] + j);
+                q3 = _mm256_fmadd_ps(q, v, q3);
+                s3 = _mm256_add_ps(s3, v);
+            }
+        }
+        float tq[4] = {0.0f, 0.0f, 0.0f, 0.0f}, tx[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+        const int has_tail = j < j1;
+        for (; j < j1; j++) {
+            const float q = (float)lrq_planes_code(row, bits, j);
+            for (int k = 0; k < K; k++) {
+                tq[k] += q * xp[k][j];
+                tx[k] += xp[k][j];
+            }
+        }
+#define APPLY(k, Y, Q, S)                                                                                     \
+        do {                                                                                                 \
+            const float s = scales[k][g];                                                                    \
+            const float c = (zeros && zeros[k] ? zeros[k][g] : 0.0f) - offsets[k];                           \
+            Y = _mm256_fmadd_ps(_mm256_set1_ps(s), _mm256_sub_ps(Q, _mm256_mul_ps(_mm256_set1_ps(c), S)), Y); \
+            if (has_tail) ty[k] += s * (tq[k] - c * tx[k]);                                                  \
+        } while (0)
+        APPLY(0, y0, q0, s0);
+        if (K > 1) APPLY(1, y1, q1, s1);
+        if (K > 2) APPLY(2, y2, q2, s2);
+        if (K > 3) APPLY(3, y3, q3, s3);
+#undef APPLY
+    }
+    y[0] = hsum8(y0) + ty[0];
+    if (K > 1) y[1] = hsum8(y1) + ty[1];
+    if (K > 2) y[2] = hsum8(y2) + ty[2];
+    if (K > 3) y[3] = hsum8(y3) + ty[3];
+}
+
 /* Instantiation per code width (constant bits). */
 #define BY_BITS(bits, CALL)                \
     switch (bits) {                        \
@@ -216,9 +294,17 @@ static void dot_k(int bits, int64_t n, const uint8_t *codes, int K, const float 
 
 static void dot_kx(int bits, int64_t n, const uint8_t *codes, int K, const float *const *scales,
                    const float *const *zeros, const float *offsets, int32_t group, const float *const *xs, float *y) {
-#define CX(b) body_kx(b, n, codes, K, scales, zeros, offsets, group, xs, y)
-    BY_BITS(bits, CX)
-#undef CX
+#define CX1(b) body_kx_small(b, n, codes, 1, scales, zeros, offsets, group, xs, y)
+#define CX2(b) body_kx_small(b, n, codes, 2, scales, zeros, offsets, group, xs, y)
+#define CX3(b) body_kx_small(b, n, codes, 3, scales, zeros, offsets, group, xs, y)
+#define CX4(b) body_kx_small(b, n, codes, 4, scales, zeros, offsets, group, xs, y)
+#define CXN(b) body_kx(b, n, codes, K, scales, zeros, offsets, group, xs, y)
+    BY_K(K, CX)
+#undef CX1
+#undef CX2
+#undef CX3
+#undef CX4
+#undef CXN
 }
 
 static const lrq_planes_kernels avx2_kernels = {.dot = dot, .dot_k = dot_k, .dot_kx = dot_kx};
