@@ -9,6 +9,7 @@
 #include <string.h>
 
 #if defined(LRQ_HAVE_X86)
+/* planes_avx2.c / planes_avx512.c: their kernel tables (the CPU must have the level). */
 const lrq_planes_kernels *lrq_planes_avx2(void);
 const lrq_planes_kernels *lrq_planes_avx512(void);
 #endif

@@ -309,5 +309,7 @@ static void dot_kx(int bits, int64_t n, const uint8_t *codes, int K, const float
 
 static const lrq_planes_kernels avx2_kernels = {.dot = dot, .dot_k = dot_k, .dot_kx = dot_kx};
 
+/* The AVX2 planes kernels (contracts in kern/planes.h). Only for kern/planes.c,
+ * which hands them out after checking the CPU level (lrq_planes_get_isa). */
 const lrq_planes_kernels *lrq_planes_avx2(void);
 const lrq_planes_kernels *lrq_planes_avx2(void) { return &avx2_kernels; }
