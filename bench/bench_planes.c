@@ -4,8 +4,9 @@
  * of the codes) against the fused K-replica forms that read the codes once
  * (lrq_planes_matvec_k: one input; lrq_planes_matvec_kx: one input per
  * replica). Prints ns per matrix row (all K outputs of the row), the median
- * of several runs; methods are interleaved within each run so a change of
- * machine state hits them alike. Kernels: the selected level (LRQ_ISA=scalar
+ * of several runs, and the median over runs of the ratio to the single
+ * matvec measured in the same run (paired: robust to a change of machine
+ * state between runs on a shared machine). Kernels: the selected level (LRQ_ISA=scalar
  * |avx2|avx512 to choose). Asymmetric parameters (scale and zero planes).
  *
  * usage: bench_planes [bits (2)] [group (128)] [runs (7)] [seconds per measurement (0.15)] [shapes (3)]
@@ -89,13 +90,14 @@ static void mat_free(mat *m) {
     }
 }
 
-enum { SEP, FUSED, SEP_X, FUSED_X, N_METHODS };
-static const char *METHOD[N_METHODS] = {"K x matvec (same x)", "matvec_k (fused)", "K x matvec (x_k)",
-                                        "matvec_kx (fused)"};
+enum { BASE, SEP, FUSED, SEP_X, FUSED_X, N_METHODS };
+static const char *METHOD[N_METHODS] = {"matvec (K=1)", "K x matvec (same x)", "matvec_k (fused)",
+                                        "K x matvec (x_k)", "matvec_kx (fused)"};
 
 static void run(const lrq_planes_kernels *kn, mat *m, int method, int K) {
     const float *const *xs = (const float *const *)m->x;
     switch (method) {
+    case BASE: lrq_planes_matvec(kn, m->bits, m->ne0, m->ne1, m->codes, &m->qp[0], m->x[0], 0, m->ne1, m->y[0]); break;
     case SEP:
         for (int k = 0; k < K; k++)
             lrq_planes_matvec(kn, m->bits, m->ne0, m->ne1, m->codes, &m->qp[k], m->x[0], 0, m->ne1, m->y[k]);
@@ -140,11 +142,13 @@ int main(int argc, char **argv) {
         const double pb = (double)m.ne1 * (double)(m.ne0 / group) * 8.0; /* scale + zero of one set */
         printf("\n%lld x %lld: codes %.2f MiB, params %.2f MiB per set\n", (long long)m.ne1, (long long)m.ne0,
                (double)cb / 1048576.0, pb / 1048576.0);
-        printf("%-22s %4s %12s %12s\n", "method", "K", "ns/row", "x K=1 sep");
-        double base = 0;
-        for (int K = 1; K <= MAXK; K *= 2) {
-            double t[N_METHODS][64];
-            for (int r = 0; r < runs; r++)
+        printf("%-22s %4s %10s %14s\n", "method", "K", "ns/row", "paired ratio");
+        for (int K = 2; K <= MAXK; K *= 2) {
+            /* each run measures the single matvec too: the ratio to it is
+             * taken within the run (paired), so a change of machine state
+             * between runs (a shared VM) does not enter it */
+            double t[N_METHODS][64], ratio[N_METHODS][64];
+            for (int r = 0; r < runs; r++) {
                 for (int meth = 0; meth < N_METHODS; meth++) {
                     long it = 0;
                     const double t0 = now();
@@ -156,12 +160,13 @@ int main(int argc, char **argv) {
                     } while (t1 - t0 < secs);
                     t[meth][r] = (t1 - t0) / (double)it / (double)m.ne1 * 1e9;
                 }
+                for (int meth = 0; meth < N_METHODS; meth++) ratio[meth][r] = t[meth][r] / t[BASE][r];
+            }
             for (int meth = 0; meth < N_METHODS; meth++) {
-                if (K == 1 && meth != SEP) continue;
                 qsort(t[meth], (size_t)runs, sizeof(double), cmp_d);
-                const double med = t[meth][runs / 2];
-                if (K == 1) base = med;
-                printf("%-22s %4d %12.1f %12.2f\n", K == 1 ? "matvec" : METHOD[meth], K, med, med / base);
+                qsort(ratio[meth], (size_t)runs, sizeof(double), cmp_d);
+                printf("%-22s %4d %10.1f %14.2f\n", METHOD[meth], meth == BASE ? 1 : K, t[meth][runs / 2],
+                       ratio[meth][runs / 2]);
             }
         }
         mat_free(&m);
