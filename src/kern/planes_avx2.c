@@ -8,7 +8,10 @@
  *    applied lane-wise: acc_y += s * (acc_qx - (z - o) * acc_x), so there is
  *    one horizontal sum per row, not one per group; the elements of a group
  *    beyond its last full 8 (group % 8) are summed in scalar and applied the
- *    same way.
+ *    same way;
+ *  - one input per replica (dot_kx): for K <= 4 the unpacked codes are used
+ *    straight from a register for each x_k; for larger K each chunk of a
+ *    group is unpacked once into an L1 buffer and re-read per x_k.
  * Results therefore differ from the reference by rounding only; the tests
  * bound the difference by Σ|terms| (tests/test_planes.c).
  * Every kernel body is one always-inlined function instantiated per code
