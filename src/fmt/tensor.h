@@ -8,7 +8,8 @@
  * share one stored copy of the codes, each dequantized with its own set:
  *     w[r][j] = scale[s][r][g] * (code[r][j] - zero[s][r][g] + offset),  g = j / group
  * A tensor view that selects set s of a shared code array is an lrq_tensor
- * with the same data and qp.set = s.
+ * with the same data and qp.set = s. Code layout: fmt/planes.h; kernels,
+ * including the K-replica forms that read the codes once: kern/planes.h.
  */
 #ifndef LRQ_FMT_TENSOR_H
 #define LRQ_FMT_TENSOR_H
