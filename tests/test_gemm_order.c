@@ -33,17 +33,20 @@ static int cpu_has(const char *isa) {
     int f16c = __get_cpuid(1, &a, &b, &c, &d) && (c & (1u << 29));
     int has2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && f16c;
     if (strcmp(isa, "avx2") == 0) return has2;
-    if (strcmp(isa, "avx512") == 0)
-        return has2 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-               __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") &&
-               __builtin_cpu_supports("avx512vnni");
+    const int has512 = has2 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+                       __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") &&
+                       __builtin_cpu_supports("avx512vnni");
+    if (strcmp(isa, "avx512") == 0) return has512;
+    if (strcmp(isa, "avx512bf16") == 0) return has512 && __builtin_cpu_supports("avx512bf16");
 #else
     (void)isa;
 #endif
     return 0;
 }
 
-static const char *ISAS[] = { "avx512", "avx2" };
+/* avx512bf16: the vdpbf16ps kernel (BF16 only) */
+static const char *ISAS[] = { "avx512bf16", "avx512", "avx2" };
+#define N_ISAS 3
 static const int TYPES[] = { LRQ_TYPE_F16, LRQ_TYPE_BF16 };
 
 typedef struct {
@@ -58,7 +61,8 @@ typedef struct {
 static uint16_t to_half(int type, float v) { return type == LRQ_TYPE_F16 ? lrq_f32_to_f16(v) : lrq_f32_to_bf16(v); }
 
 /* Row kinds: 0 normal, 1 outliers, 2 zeros, 3 tiny (F16 subnormals; BF16 products underflowing float),
- * 4 huge (BF16 products overflowing float). */
+ * 4 huge (BF16 products overflowing float), 5 mixed (BF16: some subnormal values, some products near
+ * FLT_MIN, so that sums land in and around the subnormal range; F16: normal). */
 static void fill_row(int type, uint8_t *row, int64_t K, int kind, uint64_t *st) {
     for (int64_t i = 0; i < K; i++) {
         float v = test_rand_normal(st);
@@ -67,6 +71,12 @@ static void fill_row(int type, uint8_t *row, int64_t K, int kind, uint64_t *st) 
         case 2: v = 0.0f; break;
         case 3: v *= type == LRQ_TYPE_F16 ? 3e-6f : 1e-22f; break;
         case 4: v *= type == LRQ_TYPE_F16 ? 200.0f : 3e19f; break;
+        case 5:
+            if (type == LRQ_TYPE_BF16) {
+                const uint64_t u = test_rand_u64(st) % 4;
+                v *= u == 0 ? 1e-39f : u == 1 ? 1e-19f : u == 2 ? 1.1e-19f : 1.0f;
+            }
+            break;
         default: break;
         }
         const uint16_t h = to_half(type, v);
@@ -87,8 +97,8 @@ static void mat_new(mat *m, int type, int64_t K, int N, int M, uint64_t *st) {
     m->Abuf = malloc(2 + m->as * (size_t)(M - 1) + 2 * (size_t)K);
     m->W = (uint8_t *)m->Wbuf + 2;
     m->A = (uint8_t *)m->Abuf + 2;
-    for (int r = 0; r < N; r++) fill_row(type, m->W + (size_t)r * m->ws, K, r % 5, st);
-    for (int c = 0; c < M; c++) fill_row(type, m->A + (size_t)c * m->as, K, (c + 2) % 5, st);
+    for (int r = 0; r < N; r++) fill_row(type, m->W + (size_t)r * m->ws, K, r % 6, st);
+    for (int c = 0; c < M; c++) fill_row(type, m->A + (size_t)c * m->as, K, (c + 2) % 6, st);
 }
 
 static void mat_free(mat *m) {
@@ -139,7 +149,7 @@ static int check_tiles(const mat *m, lrq_gemm_fn g, int R, int C, const char *is
 static void test_bit_identity(void) {
     uint64_t st = 4242;
     int tested = 0;
-    for (int ii = 0; ii < 2; ii++) {
+    for (int ii = 0; ii < N_ISAS; ii++) {
         if (!cpu_has(ISAS[ii])) {
             printf("  (no %s on this CPU: skipped)\n", ISAS[ii]);
             continue;
@@ -147,7 +157,8 @@ static void test_bit_identity(void) {
         for (int ti = 0; ti < 2; ti++) {
             int R, C;
             lrq_gemm_fn g = lrq_gemm_order_get_isa(TYPES[ti], ISAS[ii], &R, &C);
-            CHECKF(g && R >= 1 && C >= 1, "%s %s: no tile kernel", ISAS[ii], lrq_type_name(TYPES[ti]));
+            const int expect = strcmp(ISAS[ii], "avx512bf16") != 0 || TYPES[ti] == LRQ_TYPE_BF16;
+            CHECKF(!expect || (g && R >= 1 && C >= 1), "%s %s: no tile kernel", ISAS[ii], lrq_type_name(TYPES[ti]));
             if (!g) continue;
             const int step = TYPES[ti] == LRQ_TYPE_F16 ? 16 : 32;
             int bad = 0;
@@ -177,7 +188,7 @@ static void test_tiled_matmul(void) {
     uint64_t st = 99;
     const lrq_order_kernels *ord = lrq_order_get();
     int checked = 0;
-    for (int ii = 0; ii < 2; ii++) {
+    for (int ii = 0; ii < N_ISAS; ii++) {
         if (!cpu_has(ISAS[ii])) continue;
         for (int ti = 0; ti < 2; ti++) {
             int R, C;
@@ -221,7 +232,8 @@ static void test_dispatch(void) {
     for (int ti = 0; ti < 2; ti++) {
         int R, C, R2, C2;
         lrq_gemm_fn g = lrq_gemm_order_get(TYPES[ti], &R, &C);
-        lrq_gemm_fn gi = lrq_gemm_order_get_isa(TYPES[ti], isa, &R2, &C2);
+        const char *want = TYPES[ti] == LRQ_TYPE_BF16 && lrq_cpu_has_avx512bf16() ? "avx512bf16" : isa;
+        lrq_gemm_fn gi = lrq_gemm_order_get_isa(TYPES[ti], want, &R2, &C2);
         CHECK(g == gi && R == R2 && C == C2);
         if (strcmp(isa, "scalar") == 0) CHECK(g == NULL && R == 0 && C == 0);
     }
@@ -234,7 +246,7 @@ static void test_dispatch(void) {
 
 int main(void) {
     lrq_types_init();
-    printf("selected ISA: %s\n", lrq_types_isa());
+    printf("selected ISA: %s%s\n", lrq_types_isa(), lrq_cpu_has_avx512bf16() ? " (BF16: vdpbf16ps)" : "");
     TEST_RUN(test_bit_identity);
     TEST_RUN(test_tiled_matmul);
     TEST_RUN(test_dispatch);

@@ -85,6 +85,7 @@ lrq_gemm_fn lrq_gemm_order_get_isa(int type, const char *isa, int *tile_rows, in
     /* Tile sizes: the register budget of each kernel (see its file). */
     static const struct { int type; const char *isa; lrq_gemm_fn gemm; int rows, cols; } tab[] = {
         { LRQ_TYPE_F16, "avx512", lrq_gemm_order_f16_avx512, 4, 6 },
+        { LRQ_TYPE_BF16, "avx512bf16", lrq_gemm_order_bf16_avx512bf16, 4, 6 },
         { LRQ_TYPE_BF16, "avx512", lrq_gemm_order_bf16_avx512, 4, 4 },
         { LRQ_TYPE_F16, "avx2", lrq_gemm_order_f16_avx2, 2, 4 },
         { LRQ_TYPE_BF16, "avx2", lrq_gemm_order_bf16_avx2, 2, 4 },
@@ -102,6 +103,16 @@ lrq_gemm_fn lrq_gemm_order_get_isa(int type, const char *isa, int *tile_rows, in
     return NULL;
 }
 
+int lrq_cpu_has_avx512bf16(void) {
+#if defined(LRQ_HAVE_X86)
+    return strcmp(lrq_types_isa(), "avx512") == 0 && __builtin_cpu_supports("avx512bf16");
+#else
+    return 0;
+#endif
+}
+
 lrq_gemm_fn lrq_gemm_order_get(int type, int *tile_rows, int *tile_cols) {
-    return lrq_gemm_order_get_isa(type, lrq_types_isa(), tile_rows, tile_cols);
+    const char *isa = lrq_types_isa();
+    if (type == LRQ_TYPE_BF16 && lrq_cpu_has_avx512bf16()) isa = "avx512bf16";
+    return lrq_gemm_order_get_isa(type, isa, tile_rows, tile_cols);
 }

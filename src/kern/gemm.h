@@ -70,6 +70,7 @@ LRQ_DECL_GEMM(q5_K, avx2)
 LRQ_DECL_GEMM(q6_K, avx2)
 LRQ_DECL_GEMM(order_f16, avx512)
 LRQ_DECL_GEMM(order_bf16, avx512)
+LRQ_DECL_GEMM(order_bf16, avx512bf16)
 LRQ_DECL_GEMM(order_f16, avx2)
 LRQ_DECL_GEMM(order_bf16, avx2)
 #undef LRQ_DECL_GEMM
@@ -84,10 +85,15 @@ LRQ_DECL_GEMM(order_bf16, avx2)
  *
  * lrq_gemm_order_get: the kernel for the selected ISA (lrq_types_isa()),
  * NULL (sizes 0) for other types or the scalar ISA — then use the order
- * kernel once per output. lrq_gemm_order_get_isa: at a given ISA ("avx512",
- * "avx2") whether or not it is selected (tests and benchmarks; the caller
- * checks the CPU has it). */
+ * kernel once per output. At the avx512 level, BF16 uses the vdpbf16ps
+ * kernel when the CPU has AVX512_BF16 (lrq_cpu_has_avx512bf16).
+ * lrq_gemm_order_get_isa: at a given ISA ("avx512bf16" — BF16 only —,
+ * "avx512", "avx2") whether or not it is selected (tests and benchmarks; the
+ * caller checks the CPU has it). */
 lrq_gemm_fn lrq_gemm_order_get(int type, int *tile_rows, int *tile_cols);
 lrq_gemm_fn lrq_gemm_order_get_isa(int type, const char *isa, int *tile_rows, int *tile_cols);
+
+/* 1 if lrq runs at its avx512 level and the CPU also has AVX512_BF16 (vdpbf16ps), else 0. */
+int lrq_cpu_has_avx512bf16(void);
 
 #endif

@@ -15,6 +15,7 @@
  * BF16 adds each lane's odd product, then its even one, with separate mul
  * and add (see gemm_order_avx512.c for why not fma). */
 #include "kern/gemm.h"
+#include "kern/bf16_csr.h"
 #include "core/core.h"
 
 #include <immintrin.h>
@@ -77,6 +78,7 @@ void lrq_gemm_order_bf16_avx2(int64_t K, const void *W, size_t ws, int nr, const
     /* lane l of pass h holds the pair 32i + 16h + 2l, +1: bytes 32h..32h+31 of every 64-byte step */
     const __m256i himask = _mm256_set1_epi32((int)0xffff0000u);
     __m256 part[2][TR][TC];
+    const unsigned int csr = lrq_bf16_csr_enter(); /* the spec's FTZ|DAZ (bf16_csr.h) */
     for (int h = 0; h < 2; h++) {
         __m256 acc[TR][TC];
         for (int r = 0; r < TR; r++)
@@ -93,11 +95,12 @@ void lrq_gemm_order_bf16_avx2(int64_t K, const void *W, size_t ws, int nr, const
                 const __m256 ao = _mm256_castsi256_ps(_mm256_and_si256(y, himask));
                 const __m256 ae = _mm256_castsi256_ps(_mm256_slli_epi32(y, 16));
                 for (int r = 0; r < TR; r++)
-                    acc[r][c] = _mm256_add_ps(_mm256_add_ps(acc[r][c], _mm256_mul_ps(wo[r], ao)), _mm256_mul_ps(we[r], ae));
+                    acc[r][c] = _mm256_fmadd_ps(we[r], ae, _mm256_fmadd_ps(wo[r], ao, acc[r][c]));
             }
         }
         for (int r = 0; r < TR; r++)
             for (int c = 0; c < TC; c++) part[h][r][c] = acc[r][c];
     }
+    lrq_bf16_csr_leave(csr);
     store((const __m256(*)[TC])part[0], (const __m256(*)[TC])part[1], nr, nc, C, cs);
 }

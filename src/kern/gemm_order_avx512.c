@@ -13,14 +13,13 @@
  * step serves TC outputs, that of an activation row's step TR outputs, and
  * the horizontal sums are done 16 outputs at a time with the same pairings.
  *
- * BF16 adds each lane's odd product, then its even one, with separate mul
- * and add (not fma): the spec rounds acc + p for the exactly representable
- * product p = x * y, and a fused multiply-add would differ from it when the
- * product over- or underflows float.
+ * BF16 adds each lane's odd product, then its even one, each with one fused
+ * multiply-add under FTZ|DAZ, as the spec does (order_ref.c dpbf16).
  *
  * Compiled with the AVX-512 F/BW/VL/DQ flags; only called when the CPU has
  * them (gemm.c). */
 #include "kern/gemm.h"
+#include "kern/bf16_csr.h"
 #include "core/core.h"
 
 #include <immintrin.h>
@@ -102,6 +101,7 @@ void lrq_gemm_order_bf16_avx512(int64_t K, const void *W, size_t ws, int nr, con
     const __m512i hi = _mm512_set1_epi32((int)0xffff0000u);
     __m512 acc[BF16_TR * BF16_TC];
     for (int i = 0; i < BF16_TR * BF16_TC; i++) acc[i] = _mm512_setzero_ps();
+    const unsigned int csr = lrq_bf16_csr_enter();
     for (size_t off = 0; off < (size_t)K * 2; off += 64) {
         __m512 wo[BF16_TR], we[BF16_TR];
         for (int r = 0; r < BF16_TR; r++) {
@@ -115,9 +115,41 @@ void lrq_gemm_order_bf16_avx512(int64_t K, const void *W, size_t ws, int nr, con
             const __m512 ae = _mm512_castsi512_ps(_mm512_slli_epi32(y, 16));
             for (int r = 0; r < BF16_TR; r++) {
                 __m512 *s = &acc[r * BF16_TC + c];
-                *s = _mm512_add_ps(_mm512_add_ps(*s, _mm512_mul_ps(wo[r], ao)), _mm512_mul_ps(we[r], ae));
+                *s = _mm512_fmadd_ps(we[r], ae, _mm512_fmadd_ps(wo[r], ao, *s));
             }
         }
     }
+    lrq_bf16_csr_leave(csr);
     reduce_store(acc, BF16_TR, BF16_TC, nr, nc, C, cs);
+}
+
+/* The same BF16 tile with the vdpbf16ps instruction itself (CPUs with
+ * AVX512_BF16, as llama.cpp's tinyBLAS uses it): one instruction per
+ * accumulator and 32-element step instead of two FMAs and four conversions,
+ * so a 4 x 6 tile fits the registers as for F16. Lane l of the instruction
+ * adds the odd product of the pair 32i + 2l, +1 and then the even one with
+ * DAZ/FTZ — the spec's dpbf16 (tests/test_gemm_order.c checks it on
+ * subnormal, underflowing and overflowing data). Compiled for the extension
+ * by the target attribute; only called when the CPU has it (gemm.c). */
+#define BF16NI_TR 4
+#define BF16NI_TC 6
+__attribute__((target("avx512bf16")))
+void lrq_gemm_order_bf16_avx512bf16(int64_t K, const void *W, size_t ws, int nr, const void *A, size_t as, int nc,
+                                    float *C, size_t cs) {
+    LRQ_ASSERT(K % 32 == 0 && nr >= 1 && nr <= BF16NI_TR && nc >= 1 && nc <= BF16NI_TC);
+    const uint8_t *w[BF16NI_TR], *a[BF16NI_TC];
+    for (int r = 0; r < BF16NI_TR; r++) w[r] = (const uint8_t *)W + (size_t)(r < nr ? r : nr - 1) * ws;
+    for (int c = 0; c < BF16NI_TC; c++) a[c] = (const uint8_t *)A + (size_t)(c < nc ? c : nc - 1) * as;
+    __m512 acc[BF16NI_TR * BF16NI_TC];
+    for (int i = 0; i < BF16NI_TR * BF16NI_TC; i++) acc[i] = _mm512_setzero_ps();
+    for (size_t off = 0; off < (size_t)K * 2; off += 64) {
+        __m512bh wv[BF16NI_TR];
+        for (int r = 0; r < BF16NI_TR; r++) wv[r] = (__m512bh)_mm512_loadu_si512((const void *)(w[r] + off));
+        for (int c = 0; c < BF16NI_TC; c++) {
+            const __m512bh av = (__m512bh)_mm512_loadu_si512((const void *)(a[c] + off));
+            for (int r = 0; r < BF16NI_TR; r++)
+                acc[r * BF16NI_TC + c] = _mm512_dpbf16_ps(acc[r * BF16NI_TC + c], wv[r], av);
+        }
+    }
+    reduce_store(acc, BF16NI_TR, BF16NI_TC, nr, nc, C, cs);
 }

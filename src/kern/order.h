@@ -11,7 +11,9 @@
  *  - "gemm" order (llamafile tinyBLAS, used for >= 2 tokens when K % 16 == 0
  *    (BF16: K % 32) and the row count % 4 == 0): one 16-lane FMA accumulator
  *    per output, then hsum16. BF16 lanes add the odd then the even product of
- *    each pair (vdpbf16ps; bf16 products are exact in float).
+ *    each pair (vdpbf16ps), each with one fused multiply-add (bf16 products
+ *    are exact in float, so this is vdpbf16ps's rounding wherever the product
+ *    neither under- nor overflows).
  *  - "vec" order (ggml_vec_dot_f32/_f16/_bf16 otherwise): four (BF16: two)
  *    16-lane accumulators per 64 elements, combined (0+2),(1+3), 0+1 (BF16:
  *    each reduced into a double), hsum16; tails: F16/BF16 add exact products

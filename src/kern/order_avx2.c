@@ -1,9 +1,10 @@
 /* order_avx2.c — AVX2+FMA versions of order_ref.c: the same bits, faster.
  * A 16-lane accumulator of the reference is held as two __m256 (lanes 0-7,
  * 8-15), so every lane sees the same FMA sequence; hsum16 adds the same
- * pairs. Products of two bf16 values are exact in float, so mul+add equals
- * the reference's add of the exact product. */
+ * pairs. BF16: the reference's fused multiply-adds, lane by lane, under
+ * FTZ|DAZ (bf16_csr.h). */
 #include "kern/order.h"
+#include "kern/bf16_csr.h"
 
 #include <immintrin.h>
 #include <string.h>
@@ -94,13 +95,15 @@ static inline void dpbf16(v16 *acc, const uint8_t *x, const uint8_t *y) {
         const __m256 ex = _mm256_castsi256_ps(_mm256_slli_epi32(wx, 16));
         const __m256 ey = _mm256_castsi256_ps(_mm256_slli_epi32(wy, 16));
         __m256 *a = h ? &acc->hi : &acc->lo;
-        *a = _mm256_add_ps(_mm256_add_ps(*a, _mm256_mul_ps(ox, oy)), _mm256_mul_ps(ex, ey));
+        *a = _mm256_fmadd_ps(ex, ey, _mm256_fmadd_ps(ox, oy, *a));
     }
 }
 
 static void bf16_gemm(int64_t n, float *s, const void *x, const void *y) {
     v16 a = { _mm256_setzero_ps(), _mm256_setzero_ps() };
+    const unsigned int csr = lrq_bf16_csr_enter();
     for (int64_t i = 0; i < n; i += 32) dpbf16(&a, (const uint8_t *)x + 2 * i, (const uint8_t *)y + 2 * i);
+    lrq_bf16_csr_leave(csr);
     *s = hsum16(a);
 }
 
@@ -108,10 +111,12 @@ static void bf16_vec(int64_t n, float *s, const void *x, const void *y) {
     v16 c1 = { _mm256_setzero_ps(), _mm256_setzero_ps() }, c2 = c1;
     const uint8_t *px = x, *py = y;
     int64_t i = 0;
+    const unsigned int csr = lrq_bf16_csr_enter();
     for (; i + 64 <= n; i += 64) {
         dpbf16(&c1, px + 2 * i, py + 2 * i);
         dpbf16(&c2, px + 2 * i + 64, py + 2 * i + 64);
     }
+    lrq_bf16_csr_leave(csr);
     double sum = 0.0;
     sum += (double)hsum16(c1);
     sum += (double)hsum16(c2);

@@ -4,6 +4,7 @@
 #include "core/core.h"
 #include "fmt/types.h"
 
+#include <float.h>
 #include <math.h>
 #include <string.h>
 
@@ -85,11 +86,23 @@ static void f16_vec_ref(int64_t n, float *s, const void *x, const void *y) {
     *s = (float)sum;
 }
 
-/* vdpbf16ps on 32 elements starting at i0: lane l adds the odd product, then the even one. */
+/* vdpbf16ps's arithmetic, the one llama.cpp's BF16 matmuls use on CPUs with
+ * AVX512_BF16: subnormal inputs read as zero (DAZ), each add rounded to
+ * nearest even once, subnormal results flushed to zero (FTZ). */
+static inline float daz(float v) { return fabsf(v) < FLT_MIN ? copysignf(0.0f, v) : v; }
+
+/* vdpbf16ps on 32 elements starting at i0: lane l adds the odd product, then
+ * the even one. A product of two bf16 values is exact in float (8 + 8
+ * significant bits), so acc + x*y rounded once is fmaf; FTZ then flushes a
+ * subnormal sum. The SIMD kernels compute the same with FMA under MXCSR
+ * FTZ|DAZ, or with the instruction itself (gemm_order_avx512bf16.c);
+ * tests/test_gemm_order.c checks the instruction against this on subnormal,
+ * underflowing and overflowing data. */
 static void dpbf16(float *acc, const void *x, const void *y, int64_t i0) {
     for (int l = 0; l < 16; l++) {
         const int64_t e = i0 + 2 * l;
-        acc[l] = (acc[l] + bf16_at(x, e + 1) * bf16_at(y, e + 1)) + bf16_at(x, e) * bf16_at(y, e);
+        const float t = daz(fmaf(daz(bf16_at(x, e + 1)), daz(bf16_at(y, e + 1)), daz(acc[l])));
+        acc[l] = daz(fmaf(daz(bf16_at(x, e)), daz(bf16_at(y, e)), t));
     }
 }
 
