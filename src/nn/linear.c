@@ -26,7 +26,6 @@ typedef struct {
 } mm_task;
 
 #define MM_ROWS 16 /* weight rows kept hot in L1 while all tokens stream past */
-#define MM_TILE_BLOCK_BYTES (256 * 1024) /* tiled path: weight bytes per block kept in L2 */
 
 /* Tiles of tile_r rows x tile_c tokens. Each output is bit-identical to the
  * vec_dot one (gemm.h), so results do not depend on how tokens are batched.
@@ -39,14 +38,8 @@ static void mm_worker_tiled(const mm_task *t, int ith, int nth) {
     hi = hi * tr < t->N ? hi * tr : (long)t->N;
     const uint8_t *wbase = t->W->data;
     const uint8_t *act = t->act;
-    /* A block of weight rows stays in L2 while every token tile passes it;
-     * a token tile stays in L1 while it sweeps the block. The activations are
-     * re-read once per block, so a block as large as L2 allows cuts that
-     * traffic (16-row blocks re-read 512 tokens x 3 KB from L3 every 16 rows). */
-    long blk = (long)(MM_TILE_BLOCK_BYTES / (t->row_bytes ? t->row_bytes : 1)) / tr * tr;
-    if (blk < tr) blk = tr;
-    for (long r0 = lo; r0 < hi; r0 += blk) {
-        long r1 = r0 + blk < hi ? r0 + blk : hi;
+    for (long r0 = lo; r0 < hi; r0 += MM_ROWS) {
+        long r1 = r0 + MM_ROWS < hi ? r0 + MM_ROWS : hi;
         for (long b = 0; b < t->B; b += tc) {
             const int nc = (int)(t->B - b < tc ? t->B - b : tc);
             float *o = t->out + b * t->out_stride;
