@@ -377,6 +377,27 @@ awk -F'\t' -v shape="$SHAPE" -v types="$TYPES" -v threads="$THREADS" -v ppltypes
             printf "| %s | %s | %s | %s | %s, %s | %s | %s |\n", PT[i], cell(a, "%.0f"), cell(b, "%.0f"), ratio(a, b), kept(kl), kept(kb),
                    cell(pv("lrq", PT[i]), "%.4f"), cell(pv("llama", PT[i]), "%.4f")
         }
+        before_after()
+    }
+    # before/after (when LRQ_BIN_BEFORE was measured): lrq against lrq-before, same rounds
+    function before_after(   i, j, p, part, kl, kb, a, b, hdr, parts, np2, lab) {
+        hdr = 0
+        for (part = 1; part <= 3; part++) {
+            p = part == 1 ? "decode" : part == 2 ? "prefill" : "ppl"
+            nn2 = part == 3 ? np : nt
+            for (i = 1; i <= nn2; i++) for (j = 1; j <= (part == 3 ? 1 : nh); j++) {
+                th = part == 3 ? 2 : H[j]; ty = part == 3 ? PT[i] : T[i]
+                kl = p SUBSEP "lrq" SUBSEP ty SUBSEP th SUBSEP "tps"; kb = p SUBSEP "lrq-before" SUBSEP ty SUBSEP th SUBSEP "tps"
+                if (!all[kb]) continue
+                if (!hdr) {
+                    printf "\n### before / after: lrq against lrq-before (LRQ_BIN_BEFORE), same rounds\n\n"
+                    printf "| part | model | threads | lrq-before | lrq | lrq / lrq-before | paired ratio | kept samples (lrq, lrq-before) |\n|---|---|---|---|---|---|---|---|\n"
+                    hdr = 1
+                }
+                a = med(kl); b = med(kb)
+                printf "| %s | %s | %s | %s | %s | %s | %s | %s, %s |\n", p, ty, th, cell(b, "%.2f"), cell(a, "%.2f"), ratio(a, b), paired(kl, kb), kept(kl), kept(kb)
+            }
+        }
     }
     function pv(tool, ty,   k) { k = "ppl" SUBSEP tool SUBSEP ty SUBSEP 2 SUBSEP "ppl"; return all[k] ? lastppl[k] : -1 }
     ' "$raw" > "$out/summary.body"
