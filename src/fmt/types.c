@@ -87,6 +87,10 @@ const char *lrq_type_name(int type) {
 }
 
 int lrq_type_supported(int type) {
+    /* The kernel slots are filled at registration: make sure it happened, so
+     * that a caller that only inspects files (lrq info) gets the same answer
+     * as one that loads a model. Idempotent and cheap after the first call. */
+    lrq_types_init();
     const lrq_type_traits *t = lrq_type_get(type);
     return t && t->to_float && t->vec_dot;
 }
