@@ -21,7 +21,7 @@ static void fill(float *x, int n, uint64_t *s, float scale) {
 }
 
 /* SIMD levels that have order kernels, and whether this CPU can run them. */
-static const char *LEVELS[] = { "avx2" };
+static const char *LEVELS[] = { "avx2", "avx512" };
 #define N_LEVELS ((int)(sizeof LEVELS / sizeof LEVELS[0]))
 
 static int cpu_has(const char *isa) {
@@ -30,6 +30,9 @@ static int cpu_has(const char *isa) {
     unsigned a, b, c, d;
     const int f16c = __get_cpuid(1, &a, &b, &c, &d) && (c & (1u << 29));
     if (strcmp(isa, "avx2") == 0) return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && f16c;
+    if (strcmp(isa, "avx512") == 0)
+        return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+               __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") && f16c;
 #else
     (void)isa;
 #endif
@@ -79,6 +82,35 @@ static void dots_match_spec(const lrq_order_kernels *f, const char *name) {
     printf("  %s dots: %s\n", name, bad ? "MISMATCH" : "bit-identical to the spec");
 }
 
+/* The many-rows forms against the spec's rows (which are nr single calls):
+ * strided rows, every row count up to 40 (tails of the 16-row groups),
+ * lengths with and without a 64-step remainder. */
+static void rows_match_spec(const lrq_order_kernels *f, const char *name) {
+    const lrq_order_kernels *r = lrq_order_ref();
+    uint64_t s = 99;
+    static float x[40 * 600], y[600], a[40], b[40];
+    int bad = 0, runs = 0;
+    for (int it = 0; it < 400; it++) {
+        const int n = 1 + (int)(test_rand_u64(&s) % 520), nr = 1 + (int)(test_rand_u64(&s) % 40);
+        const int xs = n + (int)(test_rand_u64(&s) % 9); /* stride >= n */
+        fill(x, nr * xs, &s, 2.0f);
+        fill(y, n, &s, 2.0f);
+        r->f32_vec_rows(n, x, xs, nr, y, a);
+        f->f32_vec_rows(n, x, xs, nr, y, b);
+        bad += memcmp(a, b, sizeof(float) * (size_t)nr) != 0;
+        for (int k = 0; k < nr; k++) bad += a[k] != r->f32_vec(n, x + (size_t)k * xs, y); /* spec = single calls */
+        if (n >= 16) {
+            r->f32_gemm_rows(n & ~15, x, xs, nr, y, a);
+            f->f32_gemm_rows(n & ~15, x, xs, nr, y, b);
+            bad += memcmp(a, b, sizeof(float) * (size_t)nr) != 0;
+            for (int k = 0; k < nr; k++) bad += a[k] != r->f32_gemm(n & ~15, x + (size_t)k * xs, y);
+        }
+        runs++;
+    }
+    CHECKF(bad == 0, "%s: %d mismatches in the many-rows kernels", name, bad);
+    printf("  %s rows: %d cases %s\n", name, runs, bad ? "MISMATCH" : "bit-identical to the spec");
+}
+
 static void exp_matches_spec(const lrq_order_kernels *f, const char *name) {
     const lrq_order_kernels *r = lrq_order_ref();
     uint64_t s = 7;
@@ -99,7 +131,10 @@ static void test_dots_match_spec(void) {
     const lrq_order_kernels *f[N_LEVELS + 1];
     const char *names[N_LEVELS + 1];
     fast_impls(f, names);
-    for (int i = 0; f[i]; i++) dots_match_spec(f[i], names[i]);
+    for (int i = 0; f[i]; i++) {
+        dots_match_spec(f[i], names[i]);
+        rows_match_spec(f[i], names[i]);
+    }
 }
 
 /* The selected implementation is one of the tested ones (or the spec on a CPU without any). */

@@ -37,6 +37,12 @@ typedef struct lrq_order_kernels {
     void (*f16_vec)(int64_t n, float *s, const void *x, const void *y);
     void (*bf16_gemm)(int64_t n, float *s, const void *x, const void *y); /* n % 32 == 0 */
     void (*bf16_vec)(int64_t n, float *s, const void *x, const void *y);
+    /* Many rows against one vector (attention: every key against one query,
+     * every value dimension against one row of weights): out[r] = f32_vec /
+     * f32_gemm (n, x + r * xs, y) for r < nr, bit-identical to nr separate
+     * calls. xs is the row stride in floats. */
+    void (*f32_vec_rows)(int64_t n, const float *x, int64_t xs, int nr, const float *y, float *out);
+    void (*f32_gemm_rows)(int64_t n, const float *x, int64_t xs, int nr, const float *y, float *out); /* n % 16 == 0 */
     /* y[i] = exp(x[i]) in ggml_v_expf's arithmetic. */
     void (*exp)(int64_t n, const float *x, float *y);
 } lrq_order_kernels;

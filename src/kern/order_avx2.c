@@ -157,9 +157,18 @@ static void exp_avx2(int64_t n, const float *x, float *y) {
     for (; i < n; i++) y[i] = lrq_order_exp1(x[i]);
 }
 
+static void f32_vec_rows(int64_t n, const float *x, int64_t xs, int nr, const float *y, float *out) {
+    for (int r = 0; r < nr; r++) out[r] = f32_vec(n, x + (int64_t)r * xs, y);
+}
+
+static void f32_gemm_rows(int64_t n, const float *x, int64_t xs, int nr, const float *y, float *out) {
+    for (int r = 0; r < nr; r++) out[r] = f32_gemm(n, x + (int64_t)r * xs, y);
+}
+
 static const lrq_order_kernels avx2_kernels = {
     .f32_gemm = f32_gemm, .f32_vec = f32_vec, .f16_gemm = f16_gemm, .f16_vec = f16_vec,
-    .bf16_gemm = bf16_gemm, .bf16_vec = bf16_vec, .exp = exp_avx2,
+    .bf16_gemm = bf16_gemm, .bf16_vec = bf16_vec, .f32_vec_rows = f32_vec_rows, .f32_gemm_rows = f32_gemm_rows,
+    .exp = exp_avx2,
 };
 
 const lrq_order_kernels *lrq_order_avx2(void) { return &avx2_kernels; }

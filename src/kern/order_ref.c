@@ -131,20 +131,31 @@ static void exp_ref(int64_t n, const float *x, float *y) {
     for (int64_t i = 0; i < n; i++) y[i] = lrq_order_exp1(x[i]);
 }
 
+static void f32_vec_rows_ref(int64_t n, const float *x, int64_t xs, int nr, const float *y, float *out) {
+    for (int r = 0; r < nr; r++) out[r] = f32_vec_ref(n, x + (int64_t)r * xs, y);
+}
+
+static void f32_gemm_rows_ref(int64_t n, const float *x, int64_t xs, int nr, const float *y, float *out) {
+    for (int r = 0; r < nr; r++) out[r] = f32_gemm_ref(n, x + (int64_t)r * xs, y);
+}
+
 static const lrq_order_kernels ref_kernels = {
     .f32_gemm = f32_gemm_ref, .f32_vec = f32_vec_ref, .f16_gemm = f16_gemm_ref, .f16_vec = f16_vec_ref,
-    .bf16_gemm = bf16_gemm_ref, .bf16_vec = bf16_vec_ref, .exp = exp_ref,
+    .bf16_gemm = bf16_gemm_ref, .bf16_vec = bf16_vec_ref, .f32_vec_rows = f32_vec_rows_ref,
+    .f32_gemm_rows = f32_gemm_rows_ref, .exp = exp_ref,
 };
 
 const lrq_order_kernels *lrq_order_ref(void) { return &ref_kernels; }
 
 #if defined(LRQ_HAVE_X86)
 const lrq_order_kernels *lrq_order_avx2(void);
+const lrq_order_kernels *lrq_order_avx512(void);
 #endif
 
 const lrq_order_kernels *lrq_order_get_isa(const char *isa) {
 #if defined(LRQ_HAVE_X86)
     if (strcmp(isa, "avx2") == 0) return lrq_order_avx2();
+    if (strcmp(isa, "avx512") == 0) return lrq_order_avx512();
 #endif
     (void)isa;
     return NULL;
@@ -152,6 +163,7 @@ const lrq_order_kernels *lrq_order_get_isa(const char *isa) {
 
 const lrq_order_kernels *lrq_order_get(void) {
 #if defined(LRQ_HAVE_X86)
+    if (strcmp(lrq_types_isa(), "avx512") == 0) return lrq_order_avx512();
     if (strcmp(lrq_types_isa(), "scalar") != 0) return lrq_order_avx2();
 #endif
     return &ref_kernels;

@@ -58,8 +58,9 @@ static void attn_worker(void *arg, int ith, int nth) {
         const int pos = t->n_past + b;
         const float *q = t->q + (size_t)b * t->q_dim + (size_t)h * hd;
         float mx = -INFINITY;
+        ord->f32_vec_rows(hd, t->kv->k + (size_t)hk * hd, t->kv_dim, pos + 1, q, sc); /* every key . q */
         for (int j = 0; j <= pos; j++) {
-            const float s = ord->f32_vec(hd, t->kv->k + (size_t)j * t->kv_dim + (size_t)hk * hd, q) * scale;
+            const float s = sc[j] * scale;
             sc[j] = s;
             if (s > mx) mx = s;
         }
@@ -73,9 +74,11 @@ static void attn_worker(void *arg, int ith, int nth) {
         for (int j = 0; j <= pos; j++) sc[j] *= inv;
         float *o = t->att + (size_t)b * t->q_dim + (size_t)h * hd;
         const float *v = t->kv->vt + (size_t)hk * hd * n_ctx_pad;
-        for (int d = 0; d < hd; d++)
-            o[d] = t->B >= 2 ? ord->f32_gemm(n16, v + (size_t)d * n_ctx_pad, sc)
-                             : ord->f32_vec(n64, v + (size_t)d * n_ctx_pad, sc);
+        /* o[d] = V^T row d . sc, in the order llama.cpp uses for this batch size */
+        if (t->B >= 2)
+            ord->f32_gemm_rows(n16, v, n_ctx_pad, hd, sc, o);
+        else
+            ord->f32_vec_rows(n64, v, n_ctx_pad, hd, sc, o);
     }
 }
 
