@@ -8,7 +8,8 @@
  *    format description, and dequant(quant_ref(x)) stays within each type's
  *    error bound;
  *  - lrq_act_q8_0/q8_1 match an intrinsics rendition of llama.cpp's AVX
- *    quantize_row_q8_0/q8_1 byte for byte (ties, zeros, specials);
+ *    quantize_row_q8_0/q8_1 byte for byte (ties, zeros, specials), and so
+ *    do their AVX-512 forms (kern/act_avx512.c);
  *  - every SIMD dot equals the scalar reference within 1e-5 of the sum of
  *    |terms|, and the reference equals a double-precision dot of the
  *    dequantized rows.
@@ -654,6 +655,14 @@ static void test_act_vs_avx(void) {
             size_t k = 0;
             while (a[k] == b[k]) k++;
             test_fail(__FILE__, __LINE__, "lrq_act_q8_1 differs from the AVX path at byte %zu (block %zu)", k, k / 36);
+        }
+        if (t_has_avx512()) { /* the registered AVX-512 forms against the spec, specials included */
+            lrq_act_q8_0(x, a, n);
+            lrq_act_q8_0_avx512(x, b, n);
+            CHECKF(memcmp(a, b, nb0) == 0, "lrq_act_q8_0_avx512 differs from lrq_act_q8_0 (rep %d)", rep);
+            lrq_act_q8_1(x, a, n);
+            lrq_act_q8_1_avx512(x, b, n);
+            CHECKF(memcmp(a, b, (size_t)n / 32 * 36) == 0, "lrq_act_q8_1_avx512 differs from lrq_act_q8_1 (rep %d)", rep);
         }
         lrq_act_f16(x, a, n);
         hw_act_f16(x, b, n);

@@ -82,6 +82,12 @@ static void init_once_fn(void) {
             t->gemm_cols = c;
         }
     }
+#if defined(LRQ_HAVE_X86)
+    if (lvl == 2) { /* activation rounding: the same bits as fmt's scalar specification, faster */
+        lrq_type_row(LRQ_TYPE_Q8_0)->from_float = lrq_act_q8_0_avx512;
+        lrq_type_row(LRQ_TYPE_Q8_1)->from_float = lrq_act_q8_1_avx512;
+    }
+#endif
     isa_name = pick;
 }
 

@@ -8,6 +8,7 @@
  *
  *  src/kern/dot_legacy_{ref,avx2,avx512}.c  f32 f16 bf16 q4_0 q4_1 q5_0 q5_1 q8_0 iq4_nl
  *  src/kern/dot_k_{ref,avx2,avx512}.c       q2_K .. q6_K (x Q8_K)
+ *  src/kern/act_avx512.c                    Q8_0 / Q8_1 activation rounding
  */
 #ifndef LRQ_KERN_DOTS_H
 #define LRQ_KERN_DOTS_H
@@ -49,5 +50,12 @@ void lrq_dot_q2_K_gemm_avx512(int64_t n, float *s, const void *x, const void *y)
 void lrq_dot_q4_K_gemm_avx512(int64_t n, float *s, const void *x, const void *y);
 void lrq_dot_q2_K_vecdot_ref(int64_t n, float *s, const void *x, const void *y);
 void lrq_dot_q4_K_vecdot_ref(int64_t n, float *s, const void *x, const void *y);
+
+/* Q8_0 / Q8_1 activation quantizers (the from_float of those rows),
+ * bit-identical to fmt/legacy.c's lrq_act_q8_0 / lrq_act_q8_1 (the
+ * specification): n % 32 == 0. x86 builds only; registered at the avx512
+ * level. */
+void lrq_act_q8_0_avx512(const float *x, void *y, int64_t n);
+void lrq_act_q8_1_avx512(const float *x, void *y, int64_t n);
 
 #endif
