@@ -85,7 +85,8 @@ enum lrq_linear_slot {
 
 typedef struct lrq_hooks {
     void *ud;
-    /* before the linear runs, with its F32 input */
+    /* before the linear runs, with its F32 input (linears sharing one input,
+     * q/k/v or gate/up, may all see linear_in before any linear_out) */
     void (*linear_in)(void *ud, const lrq_linear_info *info, const float *x, int n_tok);
     /* after it ran, with its output (bias included) */
     void (*linear_out)(void *ud, const lrq_linear_info *info, const float *y, int n_tok);

@@ -6,6 +6,7 @@
 #include "kern/gemm.h"
 
 #include <math.h>
+#include <stdatomic.h>
 
 typedef struct {
     const lrq_tensor *W;
@@ -20,6 +21,7 @@ typedef struct {
     lrq_vec_dot_fn dot;
     lrq_gemm_fn gemm;     /* tile kernel, or NULL: one dot per output */
     int tile_r, tile_c;   /* its tile: weight rows x tokens */
+    atomic_long next;     /* tiled path: next unclaimed block of MM_ROWS weight rows */
     /* dequantizing path (non-default activation policies): */
     lrq_to_float_fn to_float;
     float *wrow;          /* [nth][K] scratch */
@@ -27,38 +29,71 @@ typedef struct {
 
 #define MM_ROWS 16 /* weight rows kept hot in L1 while all tokens stream past */
 
-/* Tiles of tile_r rows x tile_c tokens. Each output is bit-identical to the
- * vec_dot one (gemm.h), so results do not depend on how tokens are batched.
- * Threads get whole row tiles (a split inside a tile would compute it twice). */
-static void mm_worker_tiled(const mm_task *t, int ith, int nth) {
+/* Weight rows [blk * MM_ROWS, +MM_ROWS) of a tiled matmul against every
+ * token, in tiles of tile_r rows x tile_c tokens. Each output is
+ * bit-identical to the vec_dot one (gemm.h), so results do not depend on how
+ * tokens are batched. */
+static void mm_tiled_block(const mm_task *t, long blk) {
     const long tr = t->tile_r, tc = t->tile_c;
-    long lo, hi;
-    lrq_split((long)((t->N + tr - 1) / tr), ith, nth, &lo, &hi);
-    lo *= tr;
-    hi = hi * tr < t->N ? hi * tr : (long)t->N;
     const uint8_t *wbase = t->W->data;
     const uint8_t *act = t->act;
-    for (long r0 = lo; r0 < hi; r0 += MM_ROWS) {
-        long r1 = r0 + MM_ROWS < hi ? r0 + MM_ROWS : hi;
-        for (long b = 0; b < t->B; b += tc) {
-            const int nc = (int)(t->B - b < tc ? t->B - b : tc);
-            float *o = t->out + b * t->out_stride;
-            for (long r = r0; r < r1; r += tr)
-                t->gemm(t->K, wbase + (size_t)r * t->row_bytes, t->row_bytes, (int)(r1 - r < tr ? r1 - r : tr),
-                        act + (size_t)b * t->act_stride, t->act_stride, nc, o + r, (size_t)t->out_stride);
-        }
+    const long r0 = blk * MM_ROWS, r1 = r0 + MM_ROWS < t->N ? r0 + MM_ROWS : (long)t->N;
+    for (long b = 0; b < t->B; b += tc) {
+        const int nc = (int)(t->B - b < tc ? t->B - b : tc);
+        float *o = t->out + b * t->out_stride;
+        for (long r = r0; r < r1; r += tr)
+            t->gemm(t->K, wbase + (size_t)r * t->row_bytes, t->row_bytes, (int)(r1 - r < tr ? r1 - r : tr),
+                    act + (size_t)b * t->act_stride, t->act_stride, nc, o + r, (size_t)t->out_stride);
     }
     if (t->bias)
         for (int b = 0; b < t->B; b++) {
             float *o = t->out + (int64_t)b * t->out_stride;
-            for (long r = lo; r < hi; r++) o[r] = o[r] + t->bias[r];
+            for (long r = r0; r < r1; r++) o[r] = o[r] + t->bias[r];
         }
 }
 
+static long mm_blocks(const mm_task *t) { return (long)((t->N + MM_ROWS - 1) / MM_ROWS); }
+
+/* The threads claim blocks of MM_ROWS weight rows (whole tiles) from a shared
+ * counter until none is left: on a shared machine one thread is often slowed
+ * down, and a static split would leave the other waiting at the end. Which
+ * thread computes a block changes no bits (every output is one chain in a
+ * fixed order), so results still do not depend on the thread count. */
+static void mm_worker_tiled(mm_task *t) {
+    const long n_blk = mm_blocks(t);
+    for (long blk = atomic_fetch_add_explicit(&t->next, 1, memory_order_relaxed); blk < n_blk;
+         blk = atomic_fetch_add_explicit(&t->next, 1, memory_order_relaxed))
+        mm_tiled_block(t, blk);
+}
+
+/* Several tiled matmuls of one input (q/k/v, gate/up) as ONE pool run: the
+ * blocks of all of them are claimed from one counter, so there is one
+ * hand-off between the threads instead of one per linear, and a thread that
+ * finishes one matrix early goes on with the next. */
+#define MM_GROUP_MAX 4
+typedef struct {
+    mm_task *t[MM_GROUP_MAX];
+    long first[MM_GROUP_MAX + 1]; /* block index where linear i starts; first[n] = all blocks */
+    int n;
+    atomic_long next;
+} mm_group;
+
+static void mm_group_worker(void *arg, int ith, int nth) {
+    mm_group *g = arg;
+    (void)ith;
+    (void)nth;
+    for (long blk = atomic_fetch_add_explicit(&g->next, 1, memory_order_relaxed); blk < g->first[g->n];
+         blk = atomic_fetch_add_explicit(&g->next, 1, memory_order_relaxed)) {
+        int i = 0;
+        while (blk >= g->first[i + 1]) i++;
+        mm_tiled_block(g->t[i], blk - g->first[i]);
+    }
+}
+
 static void mm_worker(void *arg, int ith, int nth) {
-    const mm_task *t = arg;
+    mm_task *t = arg;
     if (t->gemm) {
-        mm_worker_tiled(t, ith, nth);
+        mm_worker_tiled(t);
         return;
     }
     long lo, hi;
@@ -166,15 +201,18 @@ static void prepare_act(lrq_nn *nn, mm_task *t, const lrq_linear *L, const float
     t->act_stride = nn->act_stride[pi];
 }
 
-static void linear_one(lrq_nn *nn, const lrq_linear *L, const float *x, float *y, int B, int order_rows, int *done,
-                       float **policy_buf) {
+/* Sets up linear L's matmul task (kernel, tile, rounded activations) after
+ * its input hook; the caller runs it. */
+static void linear_prepare(lrq_nn *nn, const lrq_linear *L, const float *x, float *y, int B, int order_rows,
+                           int *done, float **policy_buf, mm_task *t) {
     const lrq_tensor *W = L->w;
     const lrq_type_traits *tt = lrq_type_get(W->type);
     const int64_t K = W->ne[0];
     if (nn->hooks && nn->hooks->linear_in) nn->hooks->linear_in(nn->hooks->ud, &L->info, x, B);
-    mm_task t = { .W = W, .bias = L->bias, .out = y, .out_stride = W->ne[1], .B = B, .N = W->ne[1], .K = K,
-                  .dot = tt->vec_dot };
-    LRQ_ASSERT(lrq_row_size(W->type, K, &t.row_bytes) == 0);
+    *t = (mm_task){ .W = W, .bias = L->bias, .out = y, .out_stride = W->ne[1], .B = B, .N = W->ne[1], .K = K,
+                    .dot = tt->vec_dot };
+    atomic_init(&t->next, 0);
+    LRQ_ASSERT(lrq_row_size(W->type, K, &t->row_bytes) == 0);
     if (L->act == LRQ_ACT_PARTNER) {
         if (W->type == LRQ_TYPE_F16 || W->type == LRQ_TYPE_BF16) {
             /* F16/BF16 activations are rounded again after this matmul: reproduce llama.cpp's order
@@ -182,17 +220,15 @@ static void linear_one(lrq_nn *nn, const lrq_linear *L, const float *x, float *y
              * tile kernels keep bit for bit (kern/gemm.h). */
             const int f16 = W->type == LRQ_TYPE_F16;
             const int gemm = order_rows >= 2 && K % (f16 ? 16 : 32) == 0 && W->ne[1] % 4 == 0;
-            t.dot = f16 ? (gemm ? nn->ord->f16_gemm : nn->ord->f16_vec) : (gemm ? nn->ord->bf16_gemm : nn->ord->bf16_vec);
-            if (gemm && B >= 2) t.gemm = lrq_gemm_order_get(W->type, &t.tile_r, &t.tile_c);
+            t->dot = f16 ? (gemm ? nn->ord->f16_gemm : nn->ord->f16_vec) : (gemm ? nn->ord->bf16_gemm : nn->ord->bf16_vec);
+            if (gemm && B >= 2) t->gemm = lrq_gemm_order_get(W->type, &t->tile_r, &t->tile_c);
         } else if (B >= 2 && tt->gemm) { /* one token: a tile would waste work */
-            t.gemm = tt->gemm;
-            t.tile_r = tt->gemm_rows;
-            t.tile_c = tt->gemm_cols;
+            t->gemm = tt->gemm;
+            t->tile_r = tt->gemm_rows;
+            t->tile_c = tt->gemm_cols;
         }
     }
-    prepare_act(nn, &t, L, x, B, done, policy_buf);
-    lrq_pool_run(nn->pool, mm_worker, &t);
-    if (nn->hooks && nn->hooks->linear_out) nn->hooks->linear_out(nn->hooks->ud, &L->info, y, B);
+    prepare_act(nn, t, L, x, B, done, policy_buf);
 }
 
 void lrq_linear_fwd_n(lrq_nn *nn, const lrq_linear *const *L, float *const *y, int n, const float *x, int B,
@@ -200,9 +236,28 @@ void lrq_linear_fwd_n(lrq_nn *nn, const lrq_linear *const *L, float *const *y, i
     int done[LRQ_NN_N_PARTNERS] = {0};
     const size_t mark = lrq_arena_mark(&nn->arena); /* scratch of all n calls, released at the end */
     float *policy_buf = NULL; /* shared only by linears with the same policy */
-    for (int i = 0; i < n; i++) {
-        if (i > 0 && L[i]->act != L[i - 1]->act) policy_buf = NULL;
-        linear_one(nn, L[i], x, y[i], B, order_rows, done, &policy_buf);
+    for (int i0 = 0; i0 < n; i0 += MM_GROUP_MAX) {
+        const int m = n - i0 < MM_GROUP_MAX ? n - i0 : MM_GROUP_MAX;
+        mm_task t[MM_GROUP_MAX];
+        int tiled = 1;
+        for (int i = 0; i < m; i++) {
+            if (i0 + i > 0 && L[i0 + i]->act != L[i0 + i - 1]->act) policy_buf = NULL;
+            linear_prepare(nn, L[i0 + i], x, y[i0 + i], B, order_rows, done, &policy_buf, &t[i]);
+            tiled &= t[i].gemm != NULL;
+        }
+        if (tiled && m > 1) {
+            mm_group g = { .n = m };
+            atomic_init(&g.next, 0);
+            for (int i = 0; i < m; i++) {
+                g.t[i] = &t[i];
+                g.first[i + 1] = g.first[i] + mm_blocks(&t[i]);
+            }
+            lrq_pool_run(nn->pool, mm_group_worker, &g);
+        } else {
+            for (int i = 0; i < m; i++) lrq_pool_run(nn->pool, mm_worker, &t[i]);
+        }
+        for (int i = 0; i < m; i++)
+            if (nn->hooks && nn->hooks->linear_out) nn->hooks->linear_out(nn->hooks->ud, &L[i0 + i]->info, y[i0 + i], B);
     }
     lrq_arena_reset(&nn->arena, mark);
 }

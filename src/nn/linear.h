@@ -39,7 +39,9 @@ typedef struct lrq_linear {
 void lrq_linear_fwd(lrq_nn *nn, const lrq_linear *L, const float *x, float *y, int B, int order_rows);
 
 /* n linears reading the same input x (q/k/v; gate/up): the input is rounded
- * once per partner type. y[i] receives L[i]'s output. */
+ * once per partner type, and tiled matmuls run as one pool run (their row
+ * blocks claimed from one counter). y[i] receives L[i]'s output. Hooks: every
+ * linear_in of a group of up to 4 comes before the group's linear_outs. */
 void lrq_linear_fwd_n(lrq_nn *nn, const lrq_linear *const *L, float *const *y, int n, const float *x, int B,
                       int order_rows);
 
