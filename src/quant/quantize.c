@@ -270,7 +270,7 @@ static int fill(void *ud, size_t index, lrq_gguf_sink *sink) {
         size_t src_rs, dst_rs;
         if (lrq_row_size(s->type, t->ne0, &src_rs) || lrq_row_size(t->type, t->ne0, &dst_rs))
             return lrq_err_set("tensor '%s': bad row size", s->name);
-        int64_t per_expert = s->ne[1] * s->ne[3] > 0 ? s->ne[1] : 1;
+        int64_t per_expert = s->ne[1]; /* rows of one expert (of one 2-D slice) */
         int64_t slab = (int64_t)(SLAB_BYTES / sizeof(float) / (size_t)t->ne0);
         if (slab < 1) slab = 1;
         double e2 = 0, w2 = 0;
