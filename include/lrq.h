@@ -316,8 +316,8 @@ typedef struct lrq_quant_tensor {
 } lrq_quant_tensor;
 
 typedef struct lrq_quantize_params {
-    const char *in;            /* model GGUF (safetensors / llama2.c sources are refused for now: their
-                                  metadata and tokenizer would have to be written as GGUF keys) */
+    const char *in;            /* model, as lrq_model_load: GGUF (metadata copied), safetensors folder or
+                                  llama2.c .bin (metadata and tokenizer written by lrq; see docs/recipes.md) */
     const char *vocab;         /* tokenizer file for a model without one (as lrq_model_load), or NULL */
     const char *out;           /* output GGUF, written atomically */
     const char *type;          /* preset or type name (llama-quantize's: "Q4_K_M", "Q8_0", "F16" ...); NULL:

@@ -58,8 +58,9 @@ static int same_value(const lrq_gguf_value *a, const lrq_gguf_value *b) {
     }
 }
 
-/* Compare our file with llama-quantize's, tensor by tensor and key by key. */
-static void compare(const char *ours, const char *golden) {
+/* Compare our file with llama-quantize's, tensor by tensor and (keys != 0)
+ * key by key. */
+static void compare_ex(const char *ours, const char *golden, int keys) {
     lrq_gguf *a = NULL, *b = NULL;
     CHECKF(lrq_gguf_open(&a, ours) == 0, "%s: %s", ours, lrq_last_error());
     CHECKF(lrq_gguf_open(&b, golden) == 0, "%s: %s", golden, lrq_last_error());
@@ -78,6 +79,7 @@ static void compare(const char *ours, const char *golden) {
                x->type == y->type && !strcmp(x->name, y->name) ? " (data differs)" : "");
         bad += !same;
     }
+    if (!keys) goto out;
     CHECKF(lrq_gguf_n_kv(a) == lrq_gguf_n_kv(b), "%s: %lld keys, golden %lld", golden, (long long)lrq_gguf_n_kv(a),
            (long long)lrq_gguf_n_kv(b));
     for (int64_t i = 0; i < lrq_gguf_n_kv(a) && i < lrq_gguf_n_kv(b); i++) {
@@ -89,6 +91,8 @@ out:
     lrq_gguf_close(a);
     lrq_gguf_close(b);
 }
+
+static void compare(const char *ours, const char *golden) { compare_ex(ours, golden, 1); }
 
 static void golden_case(const char *src, const char *golden, const char *type, int threads) {
     const char *s = test_shared(src), *g = test_shared(golden);
@@ -120,6 +124,46 @@ static void test_golden_zoo(void) {
         golden_case("models/zoo/ts-qwen3-5M-f32.gguf", g, types[i], 2 + (int)(i % 2));
     }
     golden_case("models/zoo/ts-dsmoe-11M-f32.gguf", "golden/zoo/ts-dsmoe-11M/ts-dsmoe-11M-Q4_K_M.gguf", "Q4_K_M", 3);
+}
+
+/* Hugging Face and llama2.c checkpoints of stories260K: the same tensors as
+ * llama-quantize makes from the GGUF (q/k rows of the HF checkpoint put back
+ * in GGUF order), and a tokenizer that tokenizes as the GGUF's. The
+ * metadata is written by lrq (quant/meta.c), so only the tensors are compared
+ * byte for byte. */
+static void test_other_sources(void) {
+    static const char *types[] = { "Q8_0", "Q4_K_M", "Q2_K", "F16" };
+    const char *hf = test_shared("models/stories260K/hf"), *l2c = test_shared("models/stories260K/stories260K.bin");
+    const char *gg = test_shared("models/stories260K/stories260K-f32.gguf");
+    const char *tok = test_shared("models/stories260K/tok512.bin");
+    if (!test_exists(hf) || !test_exists(l2c)) { printf("  skip (no HF / llama2.c stories260K)\n"); return; }
+    char g[128];
+    for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) {
+        snprintf(g, sizeof g, "golden/stories260K/s260-%s.gguf", types[i]);
+        const char *golden = test_shared(g), *out = tmp_path("src.gguf");
+        for (int k = 0; k < 2; k++) {
+            lrq_quantize_params p = { .in = k ? l2c : hf, .vocab = k ? tok : gg, .out = out, .type = types[i],
+                                      .n_threads = 2 };
+            CHECKF(lrq_quantize(&p, NULL) == 0, "%s %s: %s", p.in, types[i], lrq_last_error());
+            compare_ex(out, golden, 0);
+            /* the written tokenizer tokenizes like the original */
+            lrq_vocab *va = NULL, *vb = NULL;
+            CHECK(lrq_vocab_load(&va, out) == 0 && lrq_vocab_load(&vb, golden) == 0);
+            if (va && vb) {
+                const char *text = "Once upon a time, there was a little girl named Lily. \xe2\x9c\x93 <0x41>";
+                int32_t *ia = NULL, *ib = NULL;
+                size_t na = 0, nb = 0;
+                CHECK(lrq_tokenize(va, text, strlen(text), 1, 0, &ia, &na) == 0);
+                CHECK(lrq_tokenize(vb, text, strlen(text), 1, 0, &ib, &nb) == 0);
+                CHECK(na == nb && na > 0 && !memcmp(ia, ib, na * sizeof *ia));
+                free(ia);
+                free(ib);
+            }
+            lrq_vocab_free(va);
+            lrq_vocab_free(vb);
+            unlink(out);
+        }
+    }
 }
 
 static int read_file(const char *path, char **buf, size_t *n) {
@@ -266,6 +310,7 @@ int main(void) {
     TEST_RUN(test_golden_stories);
     TEST_RUN(test_golden_zoo);
     TEST_RUN(test_threads);
+    TEST_RUN(test_other_sources);
     TEST_RUN(test_rules);
     rmdir(tmpdir);
     return test_finish();

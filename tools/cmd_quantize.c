@@ -14,11 +14,13 @@ static void help(void) {
     printf("usage: lrq quantize IN OUT (TYPE | --recipe FILE) [--tensor-type PATTERN=TYPE]... [--imatrix FILE]\n"
            "                    [--pure] [--quantize-norms] [--allow-requantize] [--dry-run] [-t N] [--vocab V]\n"
            "\n"
-           "Writes OUT, a GGUF with the tensors of model IN (a GGUF) quantized the way llama-quantize v0.5.0 does:\n"
+           "Writes OUT, a GGUF with the tensors of model IN quantized the way llama-quantize v0.5.0 does:\n"
            "same per-tensor types for the preset (e.g. Q4_K_M keeps half of attn_v and ffn_down in Q6_K and the\n"
            "output in Q6_K), same fallbacks when a row length does not fit a type's blocks (rows of 64 cannot be\n"
            "Q4_K: Q5_0 instead; rows of 172 fit no block type: F16), same bytes, same metadata plus\n"
            "general.file_type. Tensor order: by layer, then by name, as llama-quantize writes them.\n"
+           "IN: a GGUF (its metadata is copied), a Hugging Face folder (config.json + *.safetensors) or a llama2.c\n"
+           ".bin with --vocab (lrq writes the metadata and tokenizer keys; HF llama q/k rows are reordered for GGUF).\n"
            "\n"
            "TYPE, a preset (general.file_type in brackets):\n");
     const char *name, *about;
@@ -45,7 +47,7 @@ static void help(void) {
            "  --dry-run           print the plan (types, sizes), write nothing\n"
            "  -t, --threads N     threads over the rows of each tensor (default 2); the output is identical\n"
            "                      for any N\n"
-           "  --vocab FILE        tokenizer for a model without one (as in lrq ppl)\n"
+           "  --vocab FILE        tokenizer for a model without one (a GGUF, tokenizer.bin or tokenizer.json)\n"
            "\n"
            "Output: on a terminal a progress bar on stderr; otherwise one line per tensor. Then the table\n"
            "(name, shape, source type -> type, bits per weight, RMSE and relative error of the quantized weights\n"

@@ -30,6 +30,8 @@
 #include "io/gguf.h"
 #include "model/model.h"
 #include "model/weights.h"
+#include "model/arch.h"
+#include "quant/meta.h"
 #include "quant/preset.h"
 #include "quant/recipe.h"
 
@@ -73,6 +75,8 @@ typedef struct qt {
     size_t out_bytes;
     int64_t nrow, ne0;
     int mapped;               /* src->data is inside the GGUF mapping: pages may be dropped */
+    int perm_heads;           /* > 0: rows reordered from rotate-half to interleaved RoPE pairs, per head */
+    int convert;              /* 1: converted through F32 (else the bytes are copied) */
 } qt;
 
 typedef struct job {
@@ -151,11 +155,14 @@ static int plan(job *jb, const lrq_model *m, const lrq_preset *preset, lrq_recip
                      u->where);
                 t->rule = u;
             }
-        } else {
+        } else if (w->gguf) {
             type = s->type; /* as llama-quantize: what it does not quantize it copies */
+        } else {
+            type = LRQ_TYPE_F32; /* as llama.cpp's converter writes norms, biases and the router */
         }
         if (t->rule) ((lrq_recipe_rule *)t->rule)->used++;
         t->type = type;
+        t->convert = type != s->type || t->perm_heads > 0;
         size_t rs;
         if (lrq_row_size(type, t->ne0, &rs) || lrq_mul_size(rs, (size_t)t->nrow, &t->out_bytes))
             return lrq_err_set("%s: tensor '%s': %s rows of %" PRId64 " values do not fit", path, s->name,
@@ -171,12 +178,12 @@ static int check_plan(job *jb, const char *path, int allow_requantize, const cha
     for (int i = 0; i < jb->n; i++) {
         const qt *t = &jb->t[i];
         const lrq_tensor *s = t->src;
-        if (t->type == s->type) continue; /* copied unchanged */
+        if (!t->convert) continue; /* copied unchanged */
         const lrq_type_traits *st = lrq_type_get(s->type);
         if (!st || !st->to_float)
             return lrq_err_set("%s: tensor '%s': lrq cannot read type %s as F32", path, s->name,
                                lrq_type_name(s->type));
-        if (is_block(s->type) && !allow_requantize)
+        if (is_block(s->type) && t->type != s->type && !allow_requantize)
             return lrq_err_set("%s: tensor '%s' is %s already: re-quantizing to %s loses more than quantizing the "
                                "original weights once (--allow-requantize to do it anyway)", path, s->name,
                                lrq_type_name(s->type), lrq_type_name(t->type));
@@ -197,12 +204,25 @@ static int check_plan(job *jb, const char *path, int allow_requantize, const cha
 typedef struct slab_task {
     job *jb;
     const qt *t;
-    const uint8_t *src;       /* first source row of the slab */
+    const uint8_t *base;      /* the source tensor */
+    int64_t r0;               /* first row of the slab */
     size_t src_rs, dst_rs;
     int64_t nrow;
     int err;                  /* set by a failing thread */
     char msg[256];
 } slab_task;
+
+/* The source row of output row r. A Hugging Face llama/deepseek checkpoint
+ * pairs RoPE dimensions as (i, i + d/2) ("rotate half"), llama.cpp's GGUF
+ * for these architectures as (2i, 2i + 1): llama.cpp's converter reorders
+ * the rows of attn_q / attn_k inside each head, GGUF row 2j + i taking HF
+ * row i * d/2 + j; so does this. */
+static int64_t src_row(const qt *t, int64_t r) {
+    if (t->perm_heads <= 0) return r;
+    int64_t hd = t->src->ne[1] / t->perm_heads, mat = r / t->src->ne[1], rr = r % t->src->ne[1];
+    int64_t h = rr / hd, rem = rr % hd, j = rem / 2, i = rem % 2;
+    return mat * t->src->ne[1] + h * hd + i * (hd / 2) + j;
+}
 
 static void slab_run(void *arg, int ith, int nth) {
     slab_task *k = arg;
@@ -214,7 +234,10 @@ static void slab_run(void *arg, int ith, int nth) {
     const int64_t n = t->ne0;
     const lrq_type_traits *ts = lrq_type_get(t->src->type), *td = lrq_type_get(t->type);
     float *x = jb->x + (size_t)lo * (size_t)n;
-    for (long r = lo; r < hi; r++) ts->to_float(k->src + (size_t)r * k->src_rs, jb->x + (size_t)r * (size_t)n, n);
+    for (long r = lo; r < hi; r++) {
+        int64_t sr = src_row(t, k->r0 + r);
+        ts->to_float(k->base + (size_t)sr * k->src_rs, jb->x + (size_t)r * (size_t)n, n);
+    }
     if (lrq_quantize_rows(t->type, x, jb->y + (size_t)lo * k->dst_rs, hi - lo, n, NULL)) {
         k->err = 1;
         snprintf(k->msg, sizeof k->msg, "%s", lrq_last_error());
@@ -256,7 +279,7 @@ static int fill(void *ud, size_t index, lrq_gguf_sink *sink) {
                              .rule = t->rule ? t->rule->where : NULL };
     memcpy(rep.ne, s->ne, sizeof rep.ne);
     uint64_t nel = (uint64_t)t->nrow * (uint64_t)t->ne0;
-    if (t->type == s->type) {
+    if (!t->convert) {
         const uint8_t *b = s->data;
         size_t rs = t->nrow ? s->nbytes / (size_t)t->nrow : s->nbytes;
         size_t step = rs ? (COPY_BYTES / rs ? COPY_BYTES / rs : 1) * rs : COPY_BYTES;
@@ -280,8 +303,8 @@ static int fill(void *ud, size_t index, lrq_gguf_sink *sink) {
             int64_t nr = t->nrow - r0;
             if (nr > slab) nr = slab;
             if (nr > per_expert - r0 % per_expert) nr = per_expert - r0 % per_expert;
-            slab_task k = { .jb = jb, .t = t, .src = (const uint8_t *)s->data + (size_t)r0 * src_rs,
-                            .src_rs = src_rs, .dst_rs = dst_rs, .nrow = nr };
+            slab_task k = { .jb = jb, .t = t, .base = s->data, .r0 = r0, .src_rs = src_rs, .dst_rs = dst_rs,
+                            .nrow = nr };
             lrq_pool_run(jb->pool, slab_run, &k);
             if (k.err) return lrq_err_set("tensor '%s': %s", s->name, k.msg);
             for (int64_t r = 0; r < nr; r++) {
@@ -289,7 +312,7 @@ static int fill(void *ud, size_t index, lrq_gguf_sink *sink) {
                 w2 += jb->w2[r];
             }
             if (lrq_gguf_sink_put(sink, jb->y, (size_t)nr * dst_rs)) return -1;
-            if (t->mapped) drop_pages(jb, k.src, (size_t)nr * src_rs);
+            if (t->mapped) drop_pages(jb, (const uint8_t *)s->data + (size_t)r0 * src_rs, (size_t)nr * src_rs);
             r0 += nr;
             if (p->progress) p->progress(p->ud, (int)index, jb->n, r0, t->nrow);
         }
@@ -322,6 +345,27 @@ static int copy_metadata(lrq_gguf_writer *w, const lrq_gguf *g, int64_t ftype) {
 }
 
 /* ---------- the entry point ---------- */
+
+/* 1 when the loaded q/k rows are in rotate-half order but the output
+ * architecture's GGUF wants interleaved pairs (HF llama / deepseek). */
+static int rope_reorder(const lrq_model *m) {
+    const lrq_arch_desc *ad = lrq_arch_get(m->hp.arch);
+    return ad && ad->gguf_rope == LRQ_ROPE_NORM && m->hp.rope_kind == LRQ_ROPE_NEOX;
+}
+
+/* general.name for a converted model: the last path component, as the
+ * converter names a model after its folder. */
+static const char *base_name(const char *path) {
+    static _Thread_local char buf[256];
+    size_t n = strlen(path);
+    while (n > 1 && path[n - 1] == '/') n--;
+    size_t b = n;
+    while (b > 0 && path[b - 1] != '/') b--;
+    size_t len = n - b < sizeof buf - 1 ? n - b : sizeof buf - 1;
+    memcpy(buf, path + b, len);
+    buf[len] = 0;
+    return buf;
+}
 
 static int setup_rules(lrq_recipe *rc, const lrq_quantize_params *p) {
     for (int i = 0; i < p->n_rules; i++)
@@ -367,20 +411,30 @@ int lrq_quantize(const lrq_quantize_params *p, lrq_quantize_result *r) {
     }
     if (lrq_model_load(&m, p->in, p->vocab)) goto done;
     const lrq_weights *wt = m->w;
-    if (!wt->gguf) {
-        /* A GGUF's metadata is copied; for safetensors and llama2.c sources
-         * lrq would have to write llama.cpp's converter keys and the
-         * tokenizer itself, which it does not do yet. */
-        lrq_err_set("%s: lrq quantize reads GGUF models only for now (this is a %s model: convert it to GGUF "
-                    "first, e.g. with llama.cpp's convert_hf_to_gguf.py)", p->in, wt->format);
+    if (!wt->gguf && !m->vocab) {
+        lrq_err_set("%s: the model has no tokenizer to write into OUT: pass --vocab FILE", p->in);
         goto done;
     }
     jb.n = wt->n_tensors;
     if (!(jb.t = lrq_calloc((size_t)jb.n + 1, sizeof *jb.t))) goto done;
     for (int i = 0; i < jb.n; i++) {
         jb.t[i].src = &wt->tensors[i];
-        const lrq_gguf_tensor *gt = lrq_gguf_find_tensor(wt->gguf, wt->tensors[i].name);
+        const lrq_gguf_tensor *gt = wt->gguf ? lrq_gguf_find_tensor(wt->gguf, wt->tensors[i].name) : NULL;
         jb.t[i].mapped = gt && gt->data == wt->tensors[i].data;
+        if (!wt->gguf && rope_reorder(m)) {
+            const char *nm = wt->tensors[i].name;
+            size_t ln = strlen(nm);
+            int q = ln > 14 && !strcmp(nm + ln - 14, ".attn_q.weight"), kk = ln > 14 && !strcmp(nm + ln - 14, ".attn_k.weight");
+            if (q || kk) {
+                int heads = q ? m->hp.n_head : m->hp.n_head_kv;
+                if (heads <= 0 || wt->tensors[i].ne[1] % heads || (wt->tensors[i].ne[1] / heads) % 2) {
+                    lrq_err_set("%s: tensor '%s': %lld rows are not %d heads of an even size", p->in, nm,
+                                (long long)wt->tensors[i].ne[1], heads);
+                    goto done;
+                }
+                jb.t[i].perm_heads = heads;
+            }
+        }
     }
     qsort(jb.t, (size_t)jb.n, sizeof *jb.t, cmp_order);
     if (plan(&jb, m, preset, &rc, pure, qnorms, p->imatrix != NULL)) goto done;
@@ -397,7 +451,7 @@ int lrq_quantize(const lrq_quantize_params *p, lrq_quantize_result *r) {
         res.n_weights += nel;
         res.tensor_bytes += t->out_bytes;
         res.src_tensor_bytes += t->src->nbytes;
-        if (t->type != t->src->type) res.n_quantized++;
+        if (t->convert) res.n_quantized++;
         if (lrq_tensor_quantizable(t->src->name, t->src->n_dims)) {
             res.q_weights += nel;
             res.q_bytes += t->out_bytes;
@@ -410,7 +464,7 @@ int lrq_quantize(const lrq_quantize_params *p, lrq_quantize_result *r) {
             uint64_t nel = (uint64_t)t->nrow * (uint64_t)t->ne0;
             lrq_quant_tensor rep = { .name = t->src->name, .n_dims = t->src->n_dims, .src_type = t->src->type,
                                      .type = t->type, .bytes = t->out_bytes, .fell_back = t->fell_back,
-                                     .quantized = t->type != t->src->type, .rmse = NAN, .rel_err = NAN,
+                                     .quantized = t->convert, .rmse = NAN, .rel_err = NAN,
                                      .rule = t->rule ? t->rule->where : NULL,
                                      .bpw = nel ? (double)t->out_bytes * 8.0 / (double)nel : 0 };
             memcpy(rep.ne, t->src->ne, sizeof rep.ne);
@@ -427,7 +481,7 @@ int lrq_quantize(const lrq_quantize_params *p, lrq_quantize_result *r) {
     int64_t max_rows = 0, max_ne0 = 1;
     for (int i = 0; i < jb.n; i++) {
         const qt *t = &jb.t[i];
-        if (t->type == t->src->type) continue;
+        if (!t->convert) continue;
         int64_t slab = (int64_t)(SLAB_BYTES / sizeof(float) / (size_t)t->ne0);
         if (slab < 1) slab = 1;
         if (slab > t->nrow) slab = t->nrow;
@@ -448,7 +502,9 @@ int lrq_quantize(const lrq_quantize_params *p, lrq_quantize_result *r) {
         goto done;
 
     if (!(w = lrq_gguf_writer_new())) goto done;
-    if (copy_metadata(w, wt->gguf, preset->ftype)) goto done;
+    if (wt->gguf ? copy_metadata(w, wt->gguf, preset->ftype)
+                 : lrq_quant_meta_from_model(w, m, base_name(p->in), preset->ftype))
+        goto done;
     for (int i = 0; i < jb.n; i++) {
         const lrq_tensor *s = jb.t[i].src;
         if (lrq_gguf_writer_add_tensor_fill(w, s->name, jb.t[i].type, (uint32_t)s->n_dims, s->ne, fill, &jb))
