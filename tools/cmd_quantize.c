@@ -22,7 +22,7 @@ static void help(void) {
            "IN: a GGUF (its metadata is copied), a Hugging Face folder (config.json + *.safetensors) or a llama2.c\n"
            ".bin with --vocab (lrq writes the metadata and tokenizer keys; HF llama q/k rows are reordered for GGUF).\n"
            "\n"
-           "TYPE, a preset (general.file_type in brackets):\n");
+           "TYPE, a preset (llama-quantize's names; docs/recipes.md has the full per-tensor table):\n");
     const char *name, *about;
     for (int i = 0; lrq_quantize_preset(i, &name, &about) == 0; i++) printf("  %-7s %s\n", name, about);
     printf("  Q3_K, Q4_K, Q5_K are llama-quantize's aliases of Q3_K_M, Q4_K_M, Q5_K_M; --pure gives every quantized\n"
