@@ -48,7 +48,7 @@ if ! have_tools; then
 fi
 
 # Build output goes to a log shown only on failure; ctest's output is shown.
-log="$build.log"
+log="$build/neon-test.log"
 mkdir -p "$build"
 if ! { cmake -S . -B "$build" -DCMAKE_TOOLCHAIN_FILE=cmake/aarch64-linux-gnu.cmake -DLRQ_KERN_ONLY=ON \
         -DCMAKE_BUILD_TYPE=Release && cmake --build "$build" -j2; } >"$log" 2>&1; then
