@@ -7,7 +7,8 @@
  *  - reference dot_k / dot_kx: K = 1 is dot bit for bit, K = 3 and 5 give
  *    bit for bit K separate dot calls (the reference uses the same
  *    operations); every level's K forms for K = 1..5 within the bound;
- *  - every SIMD level this CPU has against the reference (bound: both
+ *  - every SIMD level this build and CPU have (AVX2, AVX-512; NEON on
+ *    AArch64) against the reference (bound: both
  *    orders' rounding bounds), on random shapes with tails: group sizes 16 ..
  *    256, per-channel (group = n, n odd), odd groups (groups that start in
  *    the middle of a byte), symmetric and asymmetric, offsets 0 and not;
@@ -166,7 +167,9 @@ static int close_to(double got, double want, double tol) { return fabs(got - wan
 
 /* ------------------------------------------------------- the kernels -- */
 
-static const char *LEVELS[3] = {"scalar", "avx2", "avx512"};
+/* Every level of every architecture; those this build and CPU lack are skipped. */
+#define N_LEVELS 4
+static const char *LEVELS[N_LEVELS] = {"scalar", "avx2", "avx512", "neon"};
 
 static int cpu_has(const char *isa) {
     if (strcmp(isa, "scalar") == 0) return 1;
@@ -181,13 +184,16 @@ static int cpu_has(const char *isa) {
                __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") &&
                __builtin_cpu_supports("avx512vnni");
 #endif
+#if defined(LRQ_HAVE_NEON)
+    if (strcmp(isa, "neon") == 0) return 1; /* AArch64: Advanced SIMD is base ISA */
+#endif
     return 0;
 }
 
 /* Kernel sets to test: every level lrq has kernels for and this CPU runs. */
-static int impls(const lrq_planes_kernels *out[3], const char *names[3]) {
+static int impls(const lrq_planes_kernels *out[N_LEVELS], const char *names[N_LEVELS]) {
     int m = 0;
-    for (int i = 0; i < 3; i++) {
+    for (int i = 0; i < N_LEVELS; i++) {
         const lrq_planes_kernels *k = lrq_planes_get_isa(LEVELS[i]);
         if (!cpu_has(LEVELS[i])) {
             printf("  (no %s on this CPU: its planes kernels are not tested)\n", LEVELS[i]);
@@ -224,8 +230,8 @@ static void pick_shape(int shape, uint64_t *st, int32_t *group, int64_t *n) {
 /* For each shape: the reference against double, the K forms against dot in
  * the reference (bit for bit), every level against the reference. */
 static void test_kernels_random(void) {
-    const lrq_planes_kernels *ks[3];
-    const char *names[3];
+    const lrq_planes_kernels *ks[N_LEVELS];
+    const char *names[N_LEVELS];
     const int nk = impls(ks, names);
     const lrq_planes_kernels *ref = lrq_planes_ref();
     uint64_t st = 2026;
@@ -312,8 +318,8 @@ static void test_kernels_random(void) {
 /* Large K (not instantiated per K in the SIMD files) and the public
  * wrappers, which use the selected level. */
 static void test_many_replicas(void) {
-    const lrq_planes_kernels *ks[3];
-    const char *names[3];
+    const lrq_planes_kernels *ks[N_LEVELS];
+    const char *names[N_LEVELS];
     const int nk = impls(ks, names);
     uint64_t st = 99;
     const int K = LRQ_PLANES_MAX_K;
@@ -354,8 +360,8 @@ static void test_many_replicas(void) {
  * 1) moves every level's result outside the bound around the original
  * naive value. */
 static void test_corrupted_code(void) {
-    const lrq_planes_kernels *ks[3];
-    const char *names[3];
+    const lrq_planes_kernels *ks[N_LEVELS];
+    const char *names[N_LEVELS];
     const int nk = impls(ks, names);
     uint64_t st = 31;
     for (int bi = 0; bi < 4; bi++) {
@@ -381,8 +387,8 @@ static void test_corrupted_code(void) {
 /* ----------------------------------------------------- matrix-vector -- */
 
 static void test_matvec(void) {
-    const lrq_planes_kernels *ks[3];
-    const char *names[3];
+    const lrq_planes_kernels *ks[N_LEVELS];
+    const char *names[N_LEVELS];
     const int nk = impls(ks, names);
     uint64_t st = 4242;
     for (int bi = 0; bi < 4; bi++) {

@@ -13,12 +13,19 @@
 const lrq_planes_kernels *lrq_planes_avx2(void);
 const lrq_planes_kernels *lrq_planes_avx512(void);
 #endif
+#if defined(LRQ_HAVE_NEON)
+/* planes_neon.c: AArch64 builds (every AArch64 CPU has the level). */
+const lrq_planes_kernels *lrq_planes_neon(void);
+#endif
 
 const lrq_planes_kernels *lrq_planes_get_isa(const char *isa) {
     if (strcmp(isa, "scalar") == 0) return lrq_planes_ref();
 #if defined(LRQ_HAVE_X86)
     if (strcmp(isa, "avx2") == 0) return lrq_planes_avx2();
     if (strcmp(isa, "avx512") == 0) return lrq_planes_avx512();
+#endif
+#if defined(LRQ_HAVE_NEON)
+    if (strcmp(isa, "neon") == 0) return lrq_planes_neon();
 #endif
     return NULL;
 }

@@ -14,7 +14,7 @@
  * to them; the form with K inputs unpacks the codes of a group once and
  * dots them with each x_k. In the reference, dot_k with K = 1 is dot bit for
  * bit, and each y_k of dot_k / dot_kx is bit for bit a separate dot call.
- * The SIMD versions (planes_avx2.c, planes_avx512.c) sum in other orders
+ * The SIMD versions (planes_avx2.c, planes_avx512.c, planes_neon.c) sum in other orders
  * (lanes, FMA) and are tested against the reference with a tolerance
  * derived from Σ|terms| (tests/test_planes.c).
  *
@@ -57,7 +57,7 @@ const lrq_planes_kernels *lrq_planes_ref(void);
 /* The fastest kernels for this CPU: follows lrq_types_isa() (so the LRQ_ISA
  * environment variable), fixed once lrq_types_init() has run. */
 const lrq_planes_kernels *lrq_planes_get(void);
-/* The kernels of one SIMD level ("scalar", "avx2", "avx512") whether or not
+/* The kernels of one SIMD level ("scalar", "avx2", "avx512", "neon") whether or not
  * it is the selected one — for tests and benchmarks; the caller checks that
  * the CPU has it. NULL if lrq has none for that level on this build. */
 const lrq_planes_kernels *lrq_planes_get_isa(const char *isa);
