@@ -19,7 +19,7 @@
  * derived from Σ|terms| (tests/test_planes.c).
  *
  * Common preconditions of the row kernels (not checked: they are the inner
- * loop; the matvec helpers below check their arguments): bits in {2,3,4,8};
+ * loop; the matvec helpers below check their arguments): bits in {2,3,4,5,6,8};
  * n >= 1 and group >= 1 with n % group == 0; codes_row holds one packed row
  * of n codes (lrq_planes_row_bytes(bits, n) bytes; nothing past it is read);
  * scale rows and zero rows hold n / group floats; x holds n floats;
