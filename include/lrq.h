@@ -101,6 +101,32 @@ const char *lrq_linear_slot_name(int slot);
  * struct (and what its ud points to) must outlive its use. */
 void lrq_ctx_set_hooks(lrq_ctx *c, const lrq_hooks *h);
 
+/* ---- activation quantization (docs/activations.md) ---- */
+
+/* Inputs of the block linears fake-quantized to `bits`-bit integers before
+ * the matmul, dynamically (the range is taken from the activations of each
+ * call): x -> s * (q - z), q = clamp(round(x / s) + z). The weights are then
+ * dequantized to F32 row by row and multiplied in F32, so only this rounding
+ * differs from an F32-activation run (W-x A-y experiments: W2A8 vs W2A16). */
+typedef struct lrq_act_quant {
+    int bits;       /* integer width, 2..16 */
+    int per_tensor; /* 0: one range per token (row); 1: one range over every token of the call */
+    int asym;       /* 0: symmetric, q in [-(2^(b-1)-1), 2^(b-1)-1], z = 0;
+                     * 1: asymmetric, q in [0, 2^b - 1] over [lo, hi] (widened to contain 0), integer z */
+    float clip;     /* percentile in (0, 1]: the range ends are the values at that nearest rank of |x|
+                     * (symmetric) or of x from each side (asymmetric); 1 = max (no clipping) */
+    float clip_at;  /* > 0: a fixed threshold instead of the percentile: range [-clip_at, clip_at]
+                     * (asymmetric: the data's [min, max] cut to it); 0 = unused */
+} lrq_act_quant;
+
+/* Quantize the inputs of every block linear (attention and dense FFN
+ * projections; the MoE router, expert stacks and output head keep their
+ * defaults) as aq says; aq NULL restores llama.cpp's partner-type rounding.
+ * Returns 0, or -1 with an error for an invalid aq (bits outside 2..16,
+ * clip outside (0, 1], clip_at negative or not finite). Set before creating
+ * contexts: a context sizes its scratch for it. */
+int lrq_model_set_act_quant(lrq_model *m, const lrq_act_quant *aq);
+
 /* ---- model description ---- */
 
 /* Hyper-parameters of a loaded model (a copy; strings are static). */

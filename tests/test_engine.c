@@ -274,6 +274,35 @@ static void test_act_policy(void) {
     CHECKF(e8 > 0 && e8 < 0.05, "A8 per token moved the logits by %g", e8);
     CHECKF(e16 > 0 && e16 < e8, "A16 moved the logits by %g (A8: %g)", e16, e8);
     CHECK(lrq_model_set_act_policy(m, 17) != 0);
+    /* the general spec: {8 bits, per token, sym, no clip} is the Q8_TOKEN policy bit for bit; 16 bits is
+     * closer to F32 than 8; per tensor and asymmetric change the result */
+    lrq_act_quant aq = { .bits = 8, .clip = 1.0f };
+    CHECK(lrq_model_set_act_quant(m, &aq) == 0);
+    float *i8 = run(m, 2);
+    CHECK(i8 && a8 && memcmp(i8, a8, n * sizeof(float)) == 0);
+    aq.bits = 16;
+    CHECK(lrq_model_set_act_quant(m, &aq) == 0);
+    float *i16 = run(m, 2);
+    const double e_i16 = i16 && plain ? max_rel(i16, plain, n) : 1;
+    CHECKF(e_i16 > 0 && e_i16 < e8, "A16 integer moved the logits by %g (A8: %g)", e_i16, e8);
+    aq.bits = 8;
+    aq.per_tensor = 1;
+    CHECK(lrq_model_set_act_quant(m, &aq) == 0);
+    float *pt = run(m, 2);
+    CHECK(pt && a8 && memcmp(pt, a8, n * sizeof(float)) != 0);
+    aq.per_tensor = 0;
+    aq.asym = 1;
+    aq.clip = 0.99f;
+    CHECK(lrq_model_set_act_quant(m, &aq) == 0);
+    float *as = run(m, 1), *as2 = run(m, 2); /* percentile per token: same for any thread count */
+    CHECK(as && as2 && memcmp(as, as2, n * sizeof(float)) == 0 && memcmp(as, a8, n * sizeof(float)) != 0);
+    aq.bits = 1;
+    CHECK(lrq_model_set_act_quant(m, &aq) != 0);
+    CHECK(lrq_model_set_act_quant(m, NULL) == 0);
+    float *back = run(m, 2);
+    CHECK(back && plain && memcmp(back, plain, n * sizeof(float)) == 0);
+    printf("  integer activations vs F32: A16 %.3g (max rel. logit difference)\n", e_i16);
+    free(i8); free(i16); free(pt); free(as); free(as2); free(back);
     free(plain); free(f32); free(a8); free(a16);
     lrq_model_free(m);
 }

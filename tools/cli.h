@@ -34,6 +34,23 @@ void cli_warn_ctx(const char *cmd, const char *opt, long n, long n_ctx_train);
  * written (lrq_atomic_unlink_all) before the process dies of the signal. */
 void cli_catch_signals(void);
 
+/* Activation-quantization options (--act-bits, --act-clip, --act-clip-at,
+ * --act-per-tensor, --act-asym; tools/cli_act.c). Start from CLI_ACT_INIT;
+ * cli_act_opt consumes argv[*i] (and its value) if it is one of them and
+ * returns 1, else 0 (exits with a usage error on a bad value). After the
+ * model is loaded cli_act_apply sets it on the model: returns 0 (and *desc a
+ * one-line description, or NULL when no option was given) or an exit
+ * status after printing the error. cli_act_help is the --help text. */
+#include "lrq.h"
+typedef struct cli_act {
+    lrq_act_quant aq;
+    int any, clip_given;
+} cli_act;
+#define CLI_ACT_INIT { .aq = { .bits = 0, .per_tensor = 0, .asym = 0, .clip = 1.0f, .clip_at = 0.0f } }
+extern const char *const cli_act_help;
+int cli_act_opt(const char *cmd, int argc, char **argv, int *i, cli_act *a);
+int cli_act_apply(const char *cmd, const cli_act *a, lrq_model *m, const char **desc, char *buf, size_t cap);
+
 int cmd_ppl(int argc, char **argv);
 int cmd_generate(int argc, char **argv);
 int cmd_tokenize(int argc, char **argv);

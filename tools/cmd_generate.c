@@ -21,6 +21,7 @@ static void help(void) {
            "  Greedy decoding by default (--temp 0); with --temp > 0, seeded sampling (same seed, same text).\n"
            "  --ids prints two lines instead of text: the prompt ids and the generated ids.\n"
            "  Timing (prefill tok/s, time to first token, decode tok/s) goes to stderr.\n");
+    fputs(cli_act_help, stdout);
 }
 
 /* Print one token's text (special tokens hidden); see at_start above. */
@@ -45,6 +46,7 @@ int cmd_generate(int argc, char **argv) {
     int n_predict = 64, n_threads = 2, n_ctx = 0, top_k = 0, ids_mode = 0, ignore_eos = 0;
     double temp = 0, top_p = 1.0;
     uint64_t seed = 42;
+    cli_act act = CLI_ACT_INIT;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) { help(); return 0; }
         else if (cli_opt(argc, argv, &i, "-m", "--model", &model)) {}
@@ -65,11 +67,17 @@ int cmd_generate(int argc, char **argv) {
         else if (cli_opt(argc, argv, &i, "-s", "--seed", &v)) seed = (uint64_t)cli_int("generate", "--seed", v, 0, 0x7fffffff);
         else if (!strcmp(argv[i], "--ids")) ids_mode = 1;
         else if (!strcmp(argv[i], "--ignore-eos")) ignore_eos = 1;
+        else if (cli_act_opt("generate", argc, argv, &i, &act)) {}
         else { fprintf(stderr, "lrq generate: unknown option '%s' (see --help)\n", argv[i]); return 2; }
     }
     if (!model) model = cli_shared_path(LRQ_DEFAULT_MODEL);
     lrq_model *m;
     if (lrq_model_load(&m, model, vocab)) return cli_fail("generate");
+    const char *act_desc;
+    char act_buf[96];
+    int arc = cli_act_apply("generate", &act, m, &act_desc, act_buf, sizeof act_buf);
+    if (arc) { lrq_model_free(m); return arc; }
+    if (act_desc) fprintf(stderr, "lrq generate: activations of the block linears quantized: %s\n", act_desc);
     const lrq_vocab *voc = lrq_model_vocab(m);
     if (!voc) {
         lrq_model_free(m);

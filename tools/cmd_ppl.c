@@ -19,6 +19,7 @@ static void help(void) {
            "  -f not needed). --chunks N: at most N chunks (N >= 1).\n"
            "  Defaults: the bundled stories260K model and TinyStories text, CTX 512 (at most the model's\n"
            "  training context), BATCH = CTX, THREADS 2. On a terminal a progress line with ETA goes to stderr.\n");
+    fputs(cli_act_help, stdout);
 }
 
 /* One self-overwriting status line on stderr (terminals only). */
@@ -33,6 +34,7 @@ static void progress(void *data, int done, int total, double seconds) {
 int cmd_ppl(int argc, char **argv) {
     const char *model = NULL, *vocab = NULL, *text = NULL, *base = NULL, *v;
     int n_ctx = 0, n_batch = 0, n_threads = 2, chunks = -1, kld = 0;
+    cli_act act = CLI_ACT_INIT;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) { help(); return 0; }
         else if (cli_opt(argc, argv, &i, "-m", "--model", &model)) {}
@@ -44,6 +46,7 @@ int cmd_ppl(int argc, char **argv) {
         else if (cli_opt(argc, argv, &i, NULL, "--chunks", &v)) chunks = cli_int("ppl", "--chunks", v, 1, 1 << 30);
         else if (cli_opt(argc, argv, &i, NULL, "--kl-divergence-base", &base)) {}
         else if (!strcmp(argv[i], "--kl-divergence")) kld = 1;
+        else if (cli_act_opt("ppl", argc, argv, &i, &act)) {}
         else { fprintf(stderr, "lrq ppl: unknown option '%s' (see --help)\n", argv[i]); return 2; }
     }
     if (kld && !base) { fprintf(stderr, "lrq ppl: --kl-divergence needs --kl-divergence-base FILE\n"); return 2; }
@@ -59,6 +62,11 @@ int cmd_ppl(int argc, char **argv) {
     if (!kld && lrq_text_load_prompt(text, &buf, &len)) return cli_fail("ppl");
     lrq_model *m;
     if (lrq_model_load(&m, model, vocab)) { free(buf); return cli_fail("ppl"); }
+    const char *act_desc;
+    char act_buf[96];
+    int arc = cli_act_apply("ppl", &act, m, &act_desc, act_buf, sizeof act_buf);
+    if (arc) { free(buf); lrq_model_free(m); return arc; }
+    if (act_desc) fprintf(stderr, "lrq ppl: activations of the block linears quantized: %s\n", act_desc);
     const lrq_vocab *voc = lrq_model_vocab(m);
     if (!voc) {
         free(buf);

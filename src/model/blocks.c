@@ -128,13 +128,32 @@ int lrq_model_replica_tensor(lrq_model *m, int layer, int k, int slot, const lrq
     return 0;
 }
 
-int lrq_model_set_act_policy(lrq_model *m, int policy) {
-    if (policy < LRQ_ACT_PARTNER || policy > LRQ_ACT_Q8_TOKEN) return lrq_err_set("unknown activation policy %d", policy);
+/* Sets every block linear (dense attention and FFN projections of every
+ * replica) to policy, with aq for LRQ_ACT_INT. */
+static void set_policy(lrq_model *m, int policy, const lrq_act_quant *aq) {
     for (int l = 0; l < m->hp.n_layer; l++)
         for (int k = 0; k < LRQ_MAX_REPLICAS; k++)
             for (int s = LRQ_SLOT_Q; s <= LRQ_SLOT_DOWN; s++) {
                 lrq_linear *L = slot_linear(&m->blocks[l].rep[k], s);
-                if (L->w) L->act = policy;
+                if (!L->w) continue;
+                L->act = policy;
+                if (aq) L->aq = *aq;
             }
+}
+
+int lrq_model_set_act_policy(lrq_model *m, int policy) {
+    if (policy < LRQ_ACT_PARTNER || policy > LRQ_ACT_Q8_TOKEN)
+        return lrq_err_set("unknown activation policy %d (LRQ_ACT_INT is set by lrq_model_set_act_quant)", policy);
+    set_policy(m, policy, NULL);
+    return 0;
+}
+
+int lrq_model_set_act_quant(lrq_model *m, const lrq_act_quant *aq) {
+    if (!aq) {
+        set_policy(m, LRQ_ACT_PARTNER, NULL);
+        return 0;
+    }
+    if (lrq_act_quant_check(aq)) return -1;
+    set_policy(m, LRQ_ACT_INT, aq);
     return 0;
 }

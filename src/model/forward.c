@@ -65,9 +65,11 @@ int lrq_ctx_new(lrq_ctx **out, const lrq_model *m, int n_ctx, int n_batch, int n
     if (q_dim > kmax) kmax = q_dim;
     if (hp->n_ff > kmax) kmax = hp->n_ff;
     if (hp->n_ff_shexp > kmax) kmax = hp->n_ff_shexp; /* MoE shared expert's down projection */
-    /* scratch: one block's, plus what a non-default activation policy of the widest linear needs */
+    /* scratch: one block's, plus what a non-default activation policy of the widest linear needs
+     * (the rounded inputs [n_batch][kmax], a dequantized weight row per thread, and for a
+     * percentile clip a copy of the data: one row per thread, or all rows for a per-tensor range) */
     const size_t arena = lrq_block_scratch(&c->shape, c->n_ctx_pad, n_batch, n_threads) +
-                         sizeof(float) * (size_t)kmax * ((size_t)n_batch + 4 * (size_t)n_threads) + 4 * 64;
+                         sizeof(float) * (size_t)kmax * (2 * (size_t)n_batch + 5 * (size_t)n_threads) + 6 * 64;
     if (lrq_nn_init(&c->nn, n_threads, n_batch, kmax, arena)) goto fail;
     if (hp->n_expert > 0) {
         /* n_layer <= 4096 and n_expert <= LRQ_MAX_EXPERTS (checked at load): no overflow */

@@ -100,6 +100,17 @@ static void mm_worker(void *arg, int ith, int nth) {
     lrq_split((long)t->N, ith, nth, &lo, &hi);
     const uint8_t *wbase = t->W->data;
     float *wrow = t->wrow ? t->wrow + (size_t)ith * (size_t)t->K : NULL;
+    if (wrow) { /* dequantizing path: each weight row to F32 once, dotted with every token's F32 input */
+        for (long r = lo; r < hi; r++) {
+            t->to_float(wbase + (size_t)r * t->row_bytes, wrow, t->K);
+            for (int b = 0; b < t->B; b++) {
+                float s;
+                t->dot(t->K, &s, wrow, (const uint8_t *)t->act + (size_t)b * t->act_stride);
+                t->out[(int64_t)b * t->out_stride + r] = t->bias ? s + t->bias[r] : s;
+            }
+        }
+        return;
+    }
     for (long r0 = lo; r0 < hi; r0 += MM_ROWS) {
         long r1 = r0 + MM_ROWS < hi ? r0 + MM_ROWS : hi;
         for (int b = 0; b < t->B; b++) {
@@ -107,12 +118,7 @@ static void mm_worker(void *arg, int ith, int nth) {
             float *o = t->out + (int64_t)b * t->out_stride;
             for (long r = r0; r < r1; r++) {
                 float s;
-                const uint8_t *w = wbase + (size_t)r * t->row_bytes;
-                if (wrow) { /* dequantizing path: F32 weights row . F32 activations */
-                    t->to_float(w, wrow, t->K);
-                    w = (const uint8_t *)wrow;
-                }
-                t->dot(t->K, &s, w, y);
+                t->dot(t->K, &s, wbase + (size_t)r * t->row_bytes, y);
                 o[r] = t->bias ? s + t->bias[r] : s;
             }
         }
@@ -122,6 +128,9 @@ static void mm_worker(void *arg, int ith, int nth) {
 typedef struct {
     const lrq_type_traits *pt; /* partner type, or NULL for a policy rounding in F32 */
     int policy;
+    const lrq_act_quant *aq;   /* LRQ_ACT_Q8_TOKEN / LRQ_ACT_INT */
+    float lo, hi;              /* aq->per_tensor: the range of the whole call */
+    float *scratch;            /* [nth][K]: per-token percentile selection, or NULL */
     const float *x;
     int64_t K;
     void *dst;
@@ -129,18 +138,14 @@ typedef struct {
     int B;
 } quant_task;
 
-/* Per-token symmetric 8-bit fake quantization (LRQ_ACT_Q8_TOKEN). */
-static void round_q8_token(const float *x, float *y, int64_t K) {
-    float amax = 0.0f;
-    for (int64_t i = 0; i < K; i++) amax = fmaxf(amax, fabsf(x[i]));
-    const float s = amax / 127.0f, is = s > 0.0f ? 1.0f / s : 0.0f;
-    for (int64_t i = 0; i < K; i++) y[i] = s * roundf(x[i] * is);
-}
+/* LRQ_ACT_Q8_TOKEN as an activation quantization spec. */
+static const lrq_act_quant q8_token = { .bits = 8, .per_tensor = 0, .asym = 0, .clip = 1.0f, .clip_at = 0.0f };
 
 static void quant_worker(void *arg, int ith, int nth) {
     const quant_task *t = arg;
     long lo, hi;
     lrq_split(t->B, ith, nth, &lo, &hi);
+    float *scratch = t->scratch ? t->scratch + (size_t)ith * (size_t)t->K : NULL;
     for (long b = lo; b < hi; b++) {
         const float *x = t->x + b * t->K;
         void *d = (uint8_t *)t->dst + (size_t)b * t->stride;
@@ -150,9 +155,30 @@ static void quant_worker(void *arg, int ith, int nth) {
             float *y = d;
             for (int64_t i = 0; i < t->K; i++) y[i] = lrq_f16_to_f32(lrq_f32_to_f16(x[i]));
         } else {
-            round_q8_token(x, d, t->K);
+            float rlo = t->lo, rhi = t->hi;
+            if (!t->aq->per_tensor) lrq_act_range(t->aq, x, (size_t)t->K, scratch, &rlo, &rhi);
+            lrq_act_apply(t->aq, rlo, rhi, x, d, (size_t)t->K);
         }
     }
+}
+
+/* The rounded activations of a non-default policy into buf ([B][K]). A
+ * per-tensor range is found first, on this thread, over all B x K inputs. */
+static void policy_round(lrq_nn *nn, const lrq_linear *L, const float *x, int64_t K, int B, float *buf) {
+    quant_task q = { .policy = L->act, .x = x, .K = K, .dst = buf, .stride = (size_t)K * sizeof(float), .B = B };
+    if (L->act == LRQ_ACT_Q8_TOKEN || L->act == LRQ_ACT_INT) {
+        q.aq = L->act == LRQ_ACT_INT ? &L->aq : &q8_token;
+        const int sel = lrq_act_needs_scratch(q.aq);
+        if (q.aq->per_tensor) {
+            const size_t n = (size_t)B * (size_t)K;
+            const size_t mark = lrq_arena_mark(&nn->arena);
+            lrq_act_range(q.aq, x, n, sel ? lrq_arena_floats(&nn->arena, n) : NULL, &q.lo, &q.hi);
+            lrq_arena_reset(&nn->arena, mark);
+        } else if (sel) {
+            q.scratch = lrq_arena_floats(&nn->arena, (size_t)nn->n_threads * (size_t)K);
+        }
+    }
+    lrq_nn_rows(nn, B, quant_worker, &q);
 }
 
 /* Prepares the task's activations (rounded once per partner type across the
@@ -175,9 +201,7 @@ static void prepare_act(lrq_nn *nn, mm_task *t, const lrq_linear *L, const float
         } else {
             if (!*policy_buf) {
                 *policy_buf = lrq_arena_floats(&nn->arena, (size_t)B * (size_t)K);
-                quant_task q = { .policy = L->act, .x = x, .K = K, .dst = *policy_buf, .stride = (size_t)K * sizeof(float),
-                                 .B = B };
-                lrq_nn_rows(nn, B, quant_worker, &q);
+                policy_round(nn, L, x, K, B, *policy_buf);
             }
             t->act = *policy_buf;
         }
@@ -231,6 +255,14 @@ static void linear_prepare(lrq_nn *nn, const lrq_linear *L, const float *x, floa
     prepare_act(nn, t, L, x, B, done, policy_buf);
 }
 
+/* 1 if a and b round their (shared) input the same way. */
+static int same_policy(const lrq_linear *a, const lrq_linear *b) {
+    if (a->act != b->act) return 0;
+    if (a->act != LRQ_ACT_INT) return 1;
+    return a->aq.bits == b->aq.bits && a->aq.per_tensor == b->aq.per_tensor && a->aq.asym == b->aq.asym &&
+           a->aq.clip == b->aq.clip && a->aq.clip_at == b->aq.clip_at;
+}
+
 void lrq_linear_fwd_n(lrq_nn *nn, const lrq_linear *const *L, float *const *y, int n, const float *x, int B,
                       int order_rows) {
     int done[LRQ_NN_N_PARTNERS] = {0};
@@ -241,7 +273,7 @@ void lrq_linear_fwd_n(lrq_nn *nn, const lrq_linear *const *L, float *const *y, i
         mm_task t[MM_GROUP_MAX];
         int tiled = 1;
         for (int i = 0; i < m; i++) {
-            if (i0 + i > 0 && L[i0 + i]->act != L[i0 + i - 1]->act) policy_buf = NULL;
+            if (i0 + i > 0 && !same_policy(L[i0 + i], L[i0 + i - 1])) policy_buf = NULL;
             linear_prepare(nn, L[i0 + i], x, y[i0 + i], B, order_rows, done, &policy_buf, &t[i]);
             tiled &= t[i].gemm != NULL;
         }

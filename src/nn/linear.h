@@ -15,20 +15,25 @@
  *   LRQ_ACT_F32       the input as it is
  *   LRQ_ACT_F16       each value rounded to F16
  *   LRQ_ACT_Q8_TOKEN  per token, symmetric 8-bit: s = max|x| / 127,
- *                     x -> s * round(x / s) (round half away from zero)
+ *                     x -> s * round(x * (1/s)) (round half away from zero)
+ *   LRQ_ACT_INT       the linear's lrq_act_quant spec (bits, per token or
+ *                     per tensor, sym/asym, clipping; nn/act_quant.h);
+ *                     Q8_TOKEN is its case {8, per token, sym, clip 1}
  */
 #ifndef LRQ_NN_LINEAR_H
 #define LRQ_NN_LINEAR_H
 
 #include "fmt/tensor.h"
 #include "nn/nn.h"
+#include "nn/act_quant.h"
 
-enum lrq_act_policy { LRQ_ACT_PARTNER = 0, LRQ_ACT_F32 = 1, LRQ_ACT_F16 = 2, LRQ_ACT_Q8_TOKEN = 3 };
+enum lrq_act_policy { LRQ_ACT_PARTNER = 0, LRQ_ACT_F32 = 1, LRQ_ACT_F16 = 2, LRQ_ACT_Q8_TOKEN = 3, LRQ_ACT_INT = 4 };
 
 typedef struct lrq_linear {
     const lrq_tensor *w;     /* [n_out = ne1][n_in = ne0]; 2-D */
     const float *bias;       /* [n_out], or NULL */
     int act;                 /* enum lrq_act_policy */
+    lrq_act_quant aq;        /* LRQ_ACT_INT: the activation quantization (validated when set) */
     lrq_linear_info info;    /* what the hooks are told */
 } lrq_linear;
 
