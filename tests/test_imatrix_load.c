@@ -174,6 +174,16 @@ static void test_synthetic(void) {
         lrq_imatrix_free(im);
     }
 
+    /* a huge count (no integer overflow on the way): used as it is */
+    float big[1] = { 1e30f };
+    part huge[] = { ok[3], { "blk.0.attn_q.weight.counts", LRQ_TYPE_F32, 1, { 1, 1 }, big } };
+    CHECKF(lrq_imatrix_load(write_file("big.gguf", 7, huge, 2), &im) == 0, "%s", lrq_last_error());
+    if (im) {
+        float w[32];
+        CHECK(lrq_imatrix_weights(&im->e[0], 0, w) == 0 && w[3] == sums[3] / 1e30f);
+        lrq_imatrix_free(im);
+    }
+
     /* missing keys: llama-quantize refuses a GGUF imatrix without them */
     expect_fail(write_file("nokey.gguf", 5, ok, 4), "imatrix.chunk_count", "missing");
     expect_fail(write_file("nods.gguf", 6, ok, 4), "imatrix.datasets", "missing");

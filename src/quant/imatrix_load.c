@@ -212,8 +212,11 @@ int lrq_imatrix_weights(const lrq_imatrix_entry *e, int32_t mat, float *w) {
         return lrq_err_set("imatrix entry '%s': matrix %d not in [0, %d)", e ? e->name : "?", (int)mat,
                            e ? (int)e->n_mat : 0);
     /* llama-quantize rounds each count to an integer (lround) and divides
-     * by it; a matrix that saw no tokens gets weight 1 everywhere. */
-    const float count = (float)lroundf(e->counts[mat]);
+     * by it; a matrix that saw no tokens gets weight 1 everywhere. A float
+     * of 2^23 or more is an integer already (and lroundf could overflow a
+     * long far beyond). */
+    const float c = e->counts[mat];
+    const float count = c >= 8388608.0f ? c : (float)lroundf(c);
     const float *s = e->sum2 + (size_t)mat * (size_t)e->ne0;
     if (count > 0.0f) {
         for (int64_t i = 0; i < e->ne0; i++) w[i] = s[i] / count;
