@@ -8,6 +8,8 @@
  * FILE:LINE, and the dry run. */
 #define _POSIX_C_SOURCE 200809L
 #include "lrq.h"
+#include "fmt/quantize.h"
+#include "fmt/types.h"
 #include "io/gguf.h"
 #include "quant/preset.h"
 #include "quant/recipe.h"
@@ -59,8 +61,10 @@ static int same_value(const lrq_gguf_value *a, const lrq_gguf_value *b) {
 }
 
 /* Compare our file with llama-quantize's, tensor by tensor and (keys != 0)
- * key by key. */
-static void compare_ex(const char *ours, const char *golden, int keys) {
+ * key by key; imat: the --imatrix path given to lrq, which its
+ * quantize.imatrix.file key must hold (the golden one holds the path given
+ * to llama-quantize), or NULL. */
+static void compare_imat(const char *ours, const char *golden, int keys, const char *imat) {
     lrq_gguf *a = NULL, *b = NULL;
     CHECKF(lrq_gguf_open(&a, ours) == 0, "%s: %s", ours, lrq_last_error());
     CHECKF(lrq_gguf_open(&b, golden) == 0, "%s: %s", golden, lrq_last_error());
@@ -84,6 +88,11 @@ static void compare_ex(const char *ours, const char *golden, int keys) {
            (long long)lrq_gguf_n_kv(b));
     for (int64_t i = 0; i < lrq_gguf_n_kv(a) && i < lrq_gguf_n_kv(b); i++) {
         const lrq_gguf_kv *x = lrq_gguf_kv_at(a, i), *y = lrq_gguf_kv_at(b, i);
+        if (imat && !strcmp(x->key, "quantize.imatrix.file") && !strcmp(y->key, x->key)) {
+            CHECKF(x->val.type == LRQ_GGUF_STRING && x->val.v.str.len == strlen(imat) &&
+                   !memcmp(x->val.v.str.ptr, imat, strlen(imat)), "%s: quantize.imatrix.file is not %s", ours, imat);
+            continue;
+        }
         CHECKF(!strcmp(x->key, y->key) && same_value(&x->val, &y->val), "%s: key %lld: ours %s, golden %s", golden,
                (long long)i, x->key, y->key);
     }
@@ -92,6 +101,7 @@ out:
     lrq_gguf_close(b);
 }
 
+static void compare_ex(const char *ours, const char *golden, int keys) { compare_imat(ours, golden, keys, NULL); }
 static void compare(const char *ours, const char *golden) { compare_ex(ours, golden, 1); }
 
 static void golden_case(const char *src, const char *golden, const char *type, int threads) {
@@ -124,6 +134,98 @@ static void test_golden_zoo(void) {
         golden_case("models/zoo/ts-qwen3-5M-f32.gguf", g, types[i], 2 + (int)(i % 2));
     }
     golden_case("models/zoo/ts-dsmoe-11M-f32.gguf", "golden/zoo/ts-dsmoe-11M/ts-dsmoe-11M-Q4_K_M.gguf", "Q4_K_M", 3);
+}
+
+/* With an importance matrix: the golden -imat files tensor by tensor and
+ * key by key; the whole-file cmp of all of them (which needs
+ * llama-quantize's exact --imatrix strings), including ts-dsmoe-11M's
+ * per-expert weights (left out here to keep the sanitizer run short), is in
+ * test_quantize_cli.sh. Threads vary. */
+static void test_golden_imat(void) {
+    static const struct { const char *src, *imat, *golden, *type; } cases[] = {
+        { "models/stories260K/stories260K-f32.gguf", "golden/stories260K/imatrix-selfgen.gguf",
+          "golden/stories260K/s260-Q2_K-imat.gguf", "Q2_K" },
+        { "models/stories260K/stories260K-f32.gguf", "golden/stories260K/imatrix-selfgen.gguf",
+          "golden/stories260K/s260-Q4_K_M-imat.gguf", "Q4_K_M" },
+        { "models/stories260K/stories260K-f32.gguf", "golden/stories260K/imatrix-selfgen.gguf",
+          "golden/stories260K/s260-IQ3_XXS-imat.gguf", "IQ3_XXS" },
+        { "models/stories260K/stories260K-f32.gguf", "golden/stories260K/imatrix-selfgen.gguf",
+          "golden/stories260K/s260-IQ2_XS-imat.gguf", "IQ2_XS" },
+        { "models/stories260K/stories260K-f32.gguf", "golden/stories260K/imatrix-selfgen.gguf",
+          "golden/stories260K/s260-IQ2_XXS-imat.gguf", "IQ2_XXS" },
+        { "models/zoo/ts-qwen3-5M-f32.gguf", "golden/zoo/ts-qwen3-5M/imatrix-ts-qwen3-5M.gguf",
+          "golden/zoo/ts-qwen3-5M/ts-qwen3-5M-Q2_K-imat.gguf", "Q2_K" },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char s[512], im[512], g[512];
+        snprintf(s, sizeof s, "%s", test_shared(cases[i].src));
+        snprintf(im, sizeof im, "%s", test_shared(cases[i].imat));
+        snprintf(g, sizeof g, "%s", test_shared(cases[i].golden));
+        const char *out = tmp_path("imat.gguf");
+        lrq_quantize_params p = { .in = s, .out = out, .type = cases[i].type, .n_threads = 1 + (int)(i % 3),
+                                  .imatrix = im };
+        CHECKF(lrq_quantize(&p, NULL) == 0, "%s: %s", g, lrq_last_error());
+        compare_imat(out, g, 1, im);
+        unlink(out);
+    }
+    /* a tensor whose entry has the wrong size: an error naming both, nothing written */
+    const char *s = test_shared("models/zoo/ts-qwen3-5M-f32.gguf");
+    lrq_quantize_params p = { .in = s, .out = tmp_path("never.gguf"), .type = "Q4_K_M", .n_threads = 1,
+                              .imatrix = test_shared("golden/stories260K/imatrix-selfgen.gguf") };
+    CHECK(lrq_quantize(&p, NULL) == -1 && strstr(lrq_last_error(), "imatrix-selfgen.gguf") &&
+          strstr(lrq_last_error(), "blk.0.attn_k.weight"));
+    CHECK(access(p.out, F_OK) != 0);
+}
+
+/* lrq_quantize_rows with and without importance weights against the bytes
+ * llama.cpp's own quantizers wrote for the same input (tests/data/README.md),
+ * for every weighted quantizer and IQ4_XS; Q8_0 and F16 ignore the weights. */
+static void test_imat_vectors(void) {
+    char path[1024];
+    const char *src = __FILE__, *sl = strrchr(src, '/');
+    snprintf(path, sizeof path, "%.*sdata/quant_imat_vectors.bin", sl ? (int)(sl - src + 1) : 0, src);
+    FILE *f = fopen(path, "rb");
+    CHECKF(f != NULL, "cannot open %s", path);
+    if (!f) return;
+    static uint8_t buf[16384];
+    size_t n = fread(buf, 1, sizeof buf, f);
+    fclose(f);
+    uint32_t hdr[3];
+    CHECK(n > 20 && !memcmp(buf, "LRQQV1", 6));
+    memcpy(hdr, buf + 8, 12);
+    const int nrow = (int)hdr[0], npr = (int)hdr[1], nrec = (int)hdr[2];
+    CHECK(nrow == 2 && npr == 256 && nrec >= 13);
+    if (nrow != 2 || npr != 256) return;
+    static float x[2 * 256], qw[256];
+    memcpy(x, buf + 20, sizeof x);
+    memcpy(qw, buf + 20 + sizeof x, sizeof qw);
+    size_t off = 20 + sizeof x + sizeof qw;
+    static uint8_t y[4096];
+    for (int r = 0; r < nrec && off + 12 <= n; r++) {
+        uint32_t h[3];
+        memcpy(h, buf + off, 12);
+        off += 12;
+        CHECK(off + h[2] <= n && h[2] <= sizeof y);
+        if (off + h[2] > n || h[2] > sizeof y) return;
+        CHECK(lrq_quantize_supported((int)h[0], (int)h[1]));
+        memset(y, 0xa5, sizeof y);
+        CHECKF(lrq_quantize_rows((int)h[0], x, y, nrow, npr, h[1] ? qw : NULL) == 0, "%s", lrq_last_error());
+        CHECKF(!memcmp(y, buf + off, h[2]), "type %s %s: bytes differ from llama.cpp's", lrq_type_name((int)h[0]),
+               h[1] ? "with weights" : "without");
+        off += h[2];
+    }
+    static const int ignoring[] = { LRQ_TYPE_Q8_0, LRQ_TYPE_F16, LRQ_TYPE_BF16 };
+    static uint8_t y2[4096];
+    for (size_t i = 0; i < 3; i++) {
+        CHECK(lrq_quantize_rows(ignoring[i], x, y, nrow, npr, NULL) == 0);
+        CHECK(lrq_quantize_rows(ignoring[i], x, y2, nrow, npr, qw) == 0);
+        size_t rs = 0;
+        CHECK(lrq_row_size(ignoring[i], npr, &rs) == 0 && !memcmp(y, y2, (size_t)nrow * rs));
+    }
+    /* IQ2 types: not writable, with or without weights, a clear error */
+    CHECK(!lrq_quantize_supported(LRQ_TYPE_IQ2_XS, 1) && !lrq_quantize_supported(LRQ_TYPE_IQ2_XS, 0));
+    CHECK(lrq_quantize_rows(LRQ_TYPE_IQ2_XS, x, y, 1, 256, qw) == -1 && strstr(lrq_last_error(), "iq2_xs"));
+    CHECK(lrq_quantize_rows(LRQ_TYPE_IQ4_XS, x, y, 1, 32, qw) == -1 && strstr(lrq_last_error(), "block size"));
 }
 
 /* Hugging Face and llama2.c checkpoints of stories260K: the same tensors as
@@ -295,10 +397,10 @@ static void test_presets(void) {
     CHECK(lrq_type_fallback(12, 512) == 12);
     CHECK(lrq_preset_order("output.weight", "blk.0.attn_q.weight") < 0);
     CHECK(lrq_preset_order("blk.2.x", "blk.10.a") < 0);
-    /* imatrix: not available yet, through lrq_quantize_rows's own error */
+    /* a missing imatrix file: an error naming it, nothing written */
     p.type = "Q4_K_M";
     p.imatrix = "whatever.gguf";
-    CHECK(lrq_quantize(&p, NULL) == -1 && strstr(lrq_last_error(), "not available yet"));
+    CHECK(lrq_quantize(&p, NULL) == -1 && strstr(lrq_last_error(), "whatever.gguf"));
     CHECK(access(p.out, F_OK) != 0);
 }
 
@@ -309,6 +411,8 @@ int main(void) {
     TEST_RUN(test_presets);
     TEST_RUN(test_golden_stories);
     TEST_RUN(test_golden_zoo);
+    TEST_RUN(test_golden_imat);
+    TEST_RUN(test_imat_vectors);
     TEST_RUN(test_threads);
     TEST_RUN(test_other_sources);
     TEST_RUN(test_rules);

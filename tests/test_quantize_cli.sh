@@ -33,6 +33,31 @@ done
 g=$SHARED/golden/zoo/ts-dsmoe-11M/ts-dsmoe-11M-Q4_K_M.gguf
 if "$LRQ" quantize "$DS" "$T/o.gguf" Q4_K_M -t 3 >"$T/out" 2>"$T/err" && cmp -s "$T/o.gguf" "$g"; then ok
 else bad "ts-dsmoe-11M Q4_K_M differs from $g"; fi
+# with an importance matrix: the golden -imat files, byte for byte. llama-quantize
+# records the --imatrix path as given (quantize.imatrix.file), so lrq is given the
+# same strings: the relative name from a folder holding a link to the stories260K
+# file, and the zoo files' /tmp/zoo/... paths (links made here when absent).
+mkdir "$T/im" && ln -s "$SHARED/golden/stories260K/imatrix-selfgen.gguf" "$T/im/imatrix-selfgen.gguf"
+for t in Q2_K Q4_K_M IQ3_XXS IQ2_XS IQ2_XXS; do
+  g=$SHARED/golden/stories260K/s260-$t-imat.gguf
+  if (cd "$T/im" && "$LRQ" quantize "$S260" "$T/o.gguf" $t --imatrix imatrix-selfgen.gguf >/dev/null 2>"$T/err") &&
+     cmp -s "$T/o.gguf" "$g"; then ok
+  else bad "stories260K $t --imatrix differs from $g: $(tail -1 "$T/err")"; fi
+done
+made_links=
+for md in ts-qwen3-5M:qwen3 ts-dsmoe-11M:dsmoe; do
+  m=${md%%:*}; d=/tmp/zoo/golden-${md##*:}; im=$d/imatrix-$m.gguf; src=$SHARED/golden/zoo/$m/imatrix-$m.gguf
+  if [ ! -e "$im" ] && mkdir -p "$d" 2>/dev/null && ln -s "$src" "$im" 2>/dev/null; then made_links="$made_links $im"; fi
+  if ! cmp -s "$im" "$src"; then echo "note: $im is not the golden imatrix: $m --imatrix case skipped"; continue; fi
+  g=$SHARED/golden/zoo/$m/$m-Q2_K-imat.gguf
+  if "$LRQ" quantize "$SHARED/models/zoo/$m-f32.gguf" "$T/o.gguf" Q2_K --imatrix "$im" -t 2 >/dev/null 2>"$T/err" &&
+     cmp -s "$T/o.gguf" "$g"; then ok
+  else bad "$m Q2_K --imatrix differs from $g: $(tail -1 "$T/err")"; fi
+done
+[ -n "$made_links" ] && rm -f $made_links
+# IQ4_XS (no golden file: the bytes are compared with llama.cpp's quantizer in tests/test_quantize.c)
+if "$LRQ" quantize "$QW" "$T/o.gguf" IQ4_XS -t 2 >"$T/out2" 2>"$T/err" && grep -q '^blk.0.attn_q.weight .*f32->iq4_xs' "$T/out2"
+then ok; else bad "IQ4_XS: $(tail -1 "$T/err")"; fi
 # the table and the summary
 if grep -q '^tensor  *shape  *type  *bpw  *rmse  *rel_err  *sec' "$T/out" &&
    grep -q '^blk.1.ffn_down_exps.weight  *[0-9]*x[0-9]*x[0-9]* ' "$T/out" && grep -q '^wrote .*file type Q4_K_M' "$T/out" &&
@@ -53,12 +78,17 @@ if [ $rc -ne 0 ] && grep -q "bad.recipe:4: unknown tensor type 'Q4_K_Z'" "$T/err
 "$LRQ" quantize "$S260" "$T/w/keep" Q4_0 --tensor-type 'output.weight' >/dev/null 2>"$T/err"; rc=$?
 if [ $rc -ne 0 ] && grep -q "is not PATTERN=TYPE" "$T/err" && [ "$(cat "$T/w/keep")" = precious ]; then ok
 else bad "bad --tensor-type: $(cat "$T/err")"; fi
-"$LRQ" quantize "$S260" "$T/w/keep" Q4_K_M --imatrix "$SHARED/golden/stories260K/imatrix-selfgen.gguf" >/dev/null 2>"$T/err"; rc=$?
-if [ $rc -ne 0 ] && grep -q "not available yet" "$T/err" && [ "$(cat "$T/w/keep")" = precious ] && [ -z "$(others)" ]
-then ok; else bad "--imatrix: $(cat "$T/err")"; fi
-"$LRQ" quantize "$QW" "$T/w/keep" IQ4_XS >/dev/null 2>"$T/err"; rc=$?
-if [ $rc -ne 0 ] && grep -qi "cannot write type iq4_xs" "$T/err" && [ "$(cat "$T/w/keep")" = precious ]; then ok
-else bad "IQ4_XS (no writer yet) should fail cleanly: $(cat "$T/err")"; fi
+"$LRQ" quantize "$S260" "$T/w/keep" Q4_K_M --imatrix "$S260" >/dev/null 2>"$T/err"; rc=$?
+if [ $rc -ne 0 ] && grep -q "stories260K-f32.gguf: key 'imatrix.chunk_count' missing" "$T/err" &&
+   [ "$(cat "$T/w/keep")" = precious ] && [ -z "$(others)" ]
+then ok; else bad "--imatrix with a model file: $(cat "$T/err")"; fi
+"$LRQ" quantize "$QW" "$T/w/keep" IQ2_XS >/dev/null 2>"$T/err"; rc=$?
+if [ $rc -ne 0 ] && grep -q "type iq2_xs needs an importance matrix" "$T/err" && [ "$(cat "$T/w/keep")" = precious ]
+then ok; else bad "IQ2_XS without --imatrix should fail cleanly: $(cat "$T/err")"; fi
+"$LRQ" quantize "$QW" "$T/w/keep" IQ2_XS --imatrix "$SHARED/golden/zoo/ts-qwen3-5M/imatrix-ts-qwen3-5M.gguf" \
+  >/dev/null 2>"$T/err"; rc=$?
+if [ $rc -ne 0 ] && grep -qi "cannot write type iq2_xs" "$T/err" && [ "$(cat "$T/w/keep")" = precious ]; then ok
+else bad "IQ2_XS (no writer) should fail cleanly: $(cat "$T/err")"; fi
 "$LRQ" quantize "$S260" "$S260" Q4_0 >/dev/null 2>"$T/err"; rc=$?
 if [ $rc -ne 0 ] && grep -q "the output is the input" "$T/err"; then ok; else bad "in == out accepted"; fi
 # a llama2.c checkpoint without a tokenizer: refused, clearly

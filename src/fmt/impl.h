@@ -9,6 +9,7 @@
  *  src/fmt/legacy.c      f32 f16 bf16 q4_0 q4_1 q5_0 q5_1 q8_0 iq4_nl: dequant, quant_ref;
  *                        act quantizers f16 bf16 q8_0 q8_1
  *  src/fmt/kquant.c      q2_K..q6_K dequant and quant_ref; act q8_K
+ *  src/fmt/quant_iq4.c   iq4_nl quant_ref (iq4_xs and the imatrix quantizers: fmt/quant_imat.h)
  */
 #ifndef LRQ_FMT_IMPL_H
 #define LRQ_FMT_IMPL_H

@@ -14,6 +14,7 @@
  */
 #include "fmt/impl.h"
 #include "fmt/kquant.h"
+#include "fmt/quant_fit.h"
 #include "fmt/types.h"
 
 #include <math.h>
@@ -217,10 +218,11 @@ static inline void put_f16(uint8_t *p, float v) {
 }
 
 /* Symmetric codes L in 0..2*nmax-1 (stored + nmax) for a group of n values,
- * weights w = x^2, searching 19 scales around nmax/max for the best weighted
- * least-squares fit; returns the fitted scale (negative when the value of
- * largest magnitude is positive: the code of that value is -nmax). */
-static float fit_symmetric(int n, int nmax, const float *x, int8_t *L) {
+ * weights qw (NULL: w = x^2), searching 19 scales around nmax/max for the
+ * best weighted least-squares fit; returns the fitted scale (negative when
+ * the value of largest magnitude is positive: the code of that value is
+ * -nmax). llama.cpp's make_qx_quants with rmse_type 1. */
+float lrq_k_fit_symmetric(int n, int nmax, const float *x, int8_t *L, const float *qw) {
     float amax = 0.0f, max = 0.0f;
     for (int i = 0; i < n; i++) {
         const float a = fabsf(x[i]);
@@ -238,7 +240,7 @@ static float fit_symmetric(int n, int nmax, const float *x, int8_t *L) {
     for (int i = 0; i < n; i++) {
         const int l = k_clamp(k_round(iscale * x[i]), -nmax, nmax - 1);
         L[i] = (int8_t)(l + nmax);
-        const float w = x[i] * x[i];
+        const float w = qw ? qw[i] : x[i] * x[i];
         sumlx += w * x[i] * (float)l;
         suml2 += w * (float)l * (float)l;
     }
@@ -250,7 +252,7 @@ static float fit_symmetric(int n, int nmax, const float *x, int8_t *L) {
         sumlx = suml2 = 0.0f;
         for (int i = 0; i < n; i++) {
             const int l = k_clamp(k_round(iscale * x[i]), -nmax, nmax - 1);
-            const float w = x[i] * x[i];
+            const float w = qw ? qw[i] : x[i] * x[i];
             sumlx += w * x[i] * (float)l;
             suml2 += w * (float)l * (float)l;
         }
@@ -319,8 +321,8 @@ static float fit_q3(int n, int nmax, const float *x, int8_t *L) {
  * (nmax + rmin + rdelta*is)/(max - min), each followed by a weighted least
  * squares solve for scale and offset; keep the best by weighted squared (or
  * absolute, use_mad) error. Returns the scale. */
-static float fit_affine(int n, int nmax, const float *x, const float *weights, uint8_t *L, float *the_min,
-                        uint8_t *Laux, float rmin, float rdelta, int nstep, int use_mad) {
+float lrq_k_fit_affine(int n, int nmax, const float *x, const float *weights, uint8_t *L, float *the_min,
+                       uint8_t *Laux, float rmin, float rdelta, int nstep, int use_mad) {
     float min = x[0], max = x[0];
     float sum_w = weights[0];
     float sum_x = sum_w * x[0];
@@ -384,7 +386,7 @@ static float fit_affine(int n, int nmax, const float *x, const float *weights, u
 }
 
 /* Pack 2-bit codes: element 128*h + 32*s + l goes to bits 2s of qs[32h + l]. */
-static void pack_2bit(const uint8_t *L, uint8_t *qs) {
+void lrq_k_pack_2bit(const uint8_t *L, uint8_t *qs) {
     for (int h = 0; h < 2; h++)
         for (int l = 0; l < 32; l++) {
             const uint8_t *Lh = L + 128 * h;
@@ -402,7 +404,7 @@ void lrq_quant_ref_q2_K(const float *x, void *vy, int64_t n) {
         float max_scale = 0.0f, max_min = 0.0f;
         for (int j = 0; j < 16; j++) {
             for (int l = 0; l < 16; l++) weights[l] = fabsf(x[16 * j + l]);
-            scales[j] = fit_affine(16, 3, x + 16 * j, weights, L + 16 * j, &mins[j], Laux, -0.5f, 0.1f, 15, 1);
+            scales[j] = lrq_k_fit_affine(16, 3, x + 16 * j, weights, L + 16 * j, &mins[j], Laux, -0.5f, 0.1f, 15, 1);
             if (scales[j] > max_scale) max_scale = scales[j];
             if (mins[j] > max_min) max_min = mins[j];
         }
@@ -429,7 +431,7 @@ void lrq_quant_ref_q2_K(const float *x, void *vy, int64_t n) {
             const float dm = mq * (float)(sc[j] >> 4);
             for (int i = 0; i < 16; i++) L[16 * j + i] = (uint8_t)k_clamp(k_round((x[16 * j + i] + dm) / d), 0, 3);
         }
-        pack_2bit(L, y + LRQ_Q2K_QS);
+        lrq_k_pack_2bit(L, y + LRQ_Q2K_QS);
     }
 }
 
@@ -482,12 +484,12 @@ void lrq_quant_ref_q3_K(const float *x, void *vy, int64_t n) {
             }
             low[e] = (uint8_t)v;
         }
-        pack_2bit(low, y + LRQ_Q3K_QS);
+        lrq_k_pack_2bit(low, y + LRQ_Q3K_QS);
     }
 }
 
 /* Q4_K/Q5_K scale/min packing (inverse of lrq_k4_scales). */
-static void pack_k4_scales(const uint8_t ls[8], const uint8_t lm[8], uint8_t *q) {
+void lrq_k4_pack_scales(const uint8_t ls[8], const uint8_t lm[8], uint8_t *q) {
     memset(q, 0, 12);
     for (int j = 0; j < 8; j++) {
         if (j < 4) {
@@ -514,7 +516,7 @@ static void quant_k4_common(const float *x, int nmax, float rmin, int nstep, uin
         for (int l = 0; l < 32; l++) sum_x2 += x[32 * j + l] * x[32 * j + l];
         const float av_x = sqrtf(sum_x2 / 32.0f);
         for (int l = 0; l < 32; l++) weights[l] = av_x + fabsf(x[32 * j + l]);
-        scales[j] = fit_affine(32, nmax, x + 32 * j, weights, L + 32 * j, &mins[j], Laux, rmin, 0.1f, nstep, 0);
+        scales[j] = lrq_k_fit_affine(32, nmax, x + 32 * j, weights, L + 32 * j, &mins[j], Laux, rmin, 0.1f, nstep, 0);
         if (scales[j] > max_scale) max_scale = scales[j];
         if (mins[j] > max_min) max_min = mins[j];
     }
@@ -528,7 +530,7 @@ static void quant_k4_common(const float *x, int nmax, float rmin, int nstep, uin
         ls[j] = a < 63 ? a : 63;
         lm[j] = c < 63 ? c : 63;
     }
-    pack_k4_scales(ls, lm, hdr + 4);
+    lrq_k4_pack_scales(ls, lm, hdr + 4);
     put_f16(hdr + 0, max_scale / 63.0f);
     put_f16(hdr + 2, max_min / 63.0f);
     const float dq = lrq_k_f16(hdr + 0), mq = lrq_k_f16(hdr + 2);
@@ -571,7 +573,12 @@ void lrq_quant_ref_q5_K(const float *x, void *vy, int64_t n) {
     }
 }
 
-void lrq_quant_ref_q6_K(const float *x, void *vy, int64_t n) {
+void lrq_quant_ref_q6_K(const float *x, void *vy, int64_t n) { lrq_k_quant_q6_K(x, vy, n, NULL); }
+
+/* Q6_K with importance weights qw (one per value of x) or without (NULL):
+ * llama.cpp's quantize_row_q6_K_impl and _ref differ only in the weights of
+ * the group fits. */
+void lrq_k_quant_q6_K(const float *x, void *vy, int64_t n, const float *qw) {
     LRQ_ASSERT(n % LRQ_QK_K == 0);
     uint8_t *y = vy;
     int8_t L[LRQ_QK_K];
@@ -579,7 +586,7 @@ void lrq_quant_ref_q6_K(const float *x, void *vy, int64_t n) {
     for (int64_t b = 0; b < n / LRQ_QK_K; b++, x += LRQ_QK_K, y += LRQ_Q6K_SIZE) {
         float max_scale = 0.0f, max_abs = 0.0f;
         for (int j = 0; j < 16; j++) {
-            scales[j] = fit_symmetric(16, 32, x + 16 * j, L + 16 * j);
+            scales[j] = lrq_k_fit_symmetric(16, 32, x + 16 * j, L + 16 * j, qw ? qw + LRQ_QK_K * b + 16 * j : NULL);
             const float a = fabsf(scales[j]);
             if (a > max_abs) {
                 max_abs = a;

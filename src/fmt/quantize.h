@@ -3,7 +3,7 @@
  * call. Without an importance matrix a type's reference quantizer (its
  * traits row's quantize_ref) is what llama-quantize runs for it; with one,
  * the importance-weighted searches of llama.cpp's quantize_<type> functions
- * (fmt/quantize_imat*.c, when they land) are used.
+ * (fmt/quant_imat.c, fmt/quant_iq4.c; declared in fmt/quant_imat.h) are used.
  */
 #ifndef LRQ_FMT_QUANTIZE_H
 #define LRQ_FMT_QUANTIZE_H

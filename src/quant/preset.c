@@ -37,6 +37,12 @@ static const lrq_preset presets[] = {
     { "Q8_0", LRQ_FTYPE_Q8_0, LRQ_TYPE_Q8_0, "Q8_0 everywhere" },
     { "IQ4_NL", LRQ_FTYPE_IQ4_NL, LRQ_TYPE_IQ4_NL, "IQ4_NL; output Q6_K, attn_v Q5_K when GQA >= 4" },
     { "IQ4_XS", LRQ_FTYPE_IQ4_XS, LRQ_TYPE_IQ4_XS, "IQ4_XS; output Q6_K, attn_v Q5_K when GQA >= 4" },
+    { "IQ3_XXS", LRQ_FTYPE_IQ3_XXS, LRQ_TYPE_IQ3_XXS,
+      "IQ3_XXS, attn_q/attn_k IQ2_S, attn_output IQ3_S (needs --imatrix; lrq writes only the fallbacks)" },
+    { "IQ2_XS", LRQ_FTYPE_IQ2_XS, LRQ_TYPE_IQ2_XS,
+      "IQ2_XS, attn_v Q2_K/Q4_K, output Q5_K (needs --imatrix; lrq writes only the fallbacks)" },
+    { "IQ2_XXS", LRQ_FTYPE_IQ2_XXS, LRQ_TYPE_IQ2_XXS,
+      "IQ2_XXS, attn_v Q2_K/Q4_K, output Q5_K (needs --imatrix; lrq writes only the fallbacks)" },
     { "F16", LRQ_FTYPE_F16, LRQ_TYPE_F16, "every matrix F16" },
     { "BF16", LRQ_FTYPE_BF16, LRQ_TYPE_BF16, "every matrix BF16" },
     { "F32", LRQ_FTYPE_F32, LRQ_TYPE_F32, "every matrix F32" },
@@ -122,6 +128,7 @@ enum cond {
     C_L_MORE_BITS,   /* more_bits(L, n) */
     C_L_LT8_NOIMAT,  /* L < n/8 and no importance matrix */
     C_L_LT8_IMAT,    /* L < n/8 with an importance matrix */
+    C_NOIMAT,        /* no importance matrix */
     C_EXPERT8,       /* exactly 8 experts */
     C_NOT_EXPERT8,
 };
@@ -134,7 +141,7 @@ static int more_bits(int i, int n) { return i < n / 8 || i >= 7 * n / 8 || (i - 
 /* Preset bits: an index per ftype used in the tables (bits, not ftype values,
  * which reach 32). */
 enum { B_Q2_K, B_Q3_K_S, B_Q3_K_M, B_Q3_K_L, B_Q4_K_S, B_Q4_K_M, B_Q5_K_S, B_Q5_K_M, B_Q6_K, B_Q8_0, B_Q4_0,
-       B_Q4_1, B_Q5_0, B_Q5_1, B_IQ4_NL, B_IQ4_XS, B_NONE = 31 };
+       B_Q4_1, B_Q5_0, B_Q5_1, B_IQ4_NL, B_IQ4_XS, B_IQ3_XXS, B_NONE = 31 };
 
 static int ftype_bit(int ftype) {
     switch (ftype) {
@@ -154,6 +161,7 @@ static int ftype_bit(int ftype) {
     case LRQ_FTYPE_Q5_1: return B_Q5_1;
     case LRQ_FTYPE_IQ4_NL: return B_IQ4_NL;
     case LRQ_FTYPE_IQ4_XS: return B_IQ4_XS;
+    case LRQ_FTYPE_IQ3_XXS: return B_IQ3_XXS;
     default: return B_NONE;
     }
 }
@@ -171,6 +179,8 @@ static const rule rules[] = {
     /* attn_v, attn_qkv, attn_kv_b */
     { LRQ_TCAT_ATTN_V, P(B_Q2_K), C_GQA4, LRQ_TYPE_Q4_K },
     { LRQ_TCAT_ATTN_V, P(B_Q2_K), C_ALWAYS, LRQ_TYPE_Q3_K },
+    { LRQ_TCAT_ATTN_V, P(B_IQ3_XXS), C_GQA4, LRQ_TYPE_Q4_K },
+    { LRQ_TCAT_ATTN_V, P(B_IQ3_XXS), C_NOIMAT, LRQ_TYPE_IQ3_S },
     { LRQ_TCAT_ATTN_V, P(B_Q3_K_M), C_V_LT2, LRQ_TYPE_Q5_K },
     { LRQ_TCAT_ATTN_V, P(B_Q3_K_M), C_ALWAYS, LRQ_TYPE_Q4_K },
     { LRQ_TCAT_ATTN_V, P(B_Q3_K_L), C_ALWAYS, LRQ_TYPE_Q5_K },
@@ -179,8 +189,13 @@ static const rule rules[] = {
     { LRQ_TCAT_ATTN_V, P(B_Q4_K_S), C_V_LT4, LRQ_TYPE_Q5_K },
     /* attn_k */
     { LRQ_TCAT_ATTN_K, ~0u, C_EXPERT8, LRQ_TYPE_Q8_0 },
+    { LRQ_TCAT_ATTN_K, P(B_IQ3_XXS), C_ALWAYS, LRQ_TYPE_IQ2_S },
+    /* attn_q */
+    { LRQ_TCAT_ATTN_Q, P(B_IQ3_XXS), C_ALWAYS, LRQ_TYPE_IQ2_S },
     /* ffn_down (any name containing it: ffn_down_exps, ffn_down_shexp too) */
     { LRQ_TCAT_FFN_DOWN, P(B_Q2_K), C_ALWAYS, LRQ_TYPE_Q3_K },
+    { LRQ_TCAT_FFN_DOWN, P(B_IQ3_XXS), C_L_LT8_NOIMAT, LRQ_TYPE_Q4_K },
+    { LRQ_TCAT_FFN_DOWN, P(B_IQ3_XXS), C_NOIMAT, LRQ_TYPE_Q3_K },
     { LRQ_TCAT_FFN_DOWN, P(B_Q3_K_M), C_L_LT16, LRQ_TYPE_Q5_K },
     { LRQ_TCAT_FFN_DOWN, P(B_Q3_K_M), C_ALWAYS, LRQ_TYPE_Q4_K },
     { LRQ_TCAT_FFN_DOWN, P(B_Q3_K_L), C_ALWAYS, LRQ_TYPE_Q5_K },
@@ -191,9 +206,10 @@ static const rule rules[] = {
     { LRQ_TCAT_FFN_DOWN, P(B_Q5_0), C_L_LT8_IMAT, LRQ_TYPE_Q5_1 },
     /* attn_output */
     { LRQ_TCAT_ATTN_OUTPUT,
-      P(B_Q2_K) | P(B_Q3_K_S) | P(B_Q3_K_M) | P(B_IQ4_NL) | P(B_Q4_K_S) | P(B_Q4_K_M) | P(B_IQ4_XS), C_EXPERT8,
-      LRQ_TYPE_Q5_K },
+      P(B_Q2_K) | P(B_Q3_K_S) | P(B_Q3_K_M) | P(B_IQ4_NL) | P(B_Q4_K_S) | P(B_Q4_K_M) | P(B_IQ4_XS) |
+      P(B_IQ3_XXS), C_EXPERT8, LRQ_TYPE_Q5_K },
     { LRQ_TCAT_ATTN_OUTPUT, P(B_Q2_K), C_NOT_EXPERT8, LRQ_TYPE_Q3_K },
+    { LRQ_TCAT_ATTN_OUTPUT, P(B_IQ3_XXS), C_NOT_EXPERT8, LRQ_TYPE_IQ3_S },
     { LRQ_TCAT_ATTN_OUTPUT, P(B_Q3_K_M), C_NOT_EXPERT8, LRQ_TYPE_Q4_K },
     { LRQ_TCAT_ATTN_OUTPUT, P(B_Q3_K_L), C_NOT_EXPERT8, LRQ_TYPE_Q5_K },
 };
@@ -259,10 +275,41 @@ static int cond_holds(const lrq_preset_state *st, int cond, int layer, int n_lay
     case C_L_MORE_BITS: return more_bits(layer, n_layer);
     case C_L_LT8_NOIMAT: return layer < n_layer / 8 && !m->has_imatrix;
     case C_L_LT8_IMAT: return layer < n_layer / 8 && m->has_imatrix;
+    case C_NOIMAT: return !m->has_imatrix;
     case C_EXPERT8: return m->n_expert == 8;
     case C_NOT_EXPERT8: return m->n_expert != 8;
     default: return 0;
     }
+}
+
+static int is_iq2(int ftype) { return ftype == LRQ_FTYPE_IQ2_XXS || ftype == LRQ_FTYPE_IQ2_XS; }
+
+/* IQ2_XXS / IQ2_XS: llama-quantize decides these in a chain of their own,
+ * before the per-category one (and without its 70B / 8-expert attn_v
+ * adjustments): attn_v Q4_K with GQA >= 4 or >= 4 experts, else Q2_K; an
+ * 8-expert model's attn_k Q4_K and attn_output Q5_K; the first n_layer/8
+ * ffn_down tensors (a plain counter, also in MoE models) Q2_K. */
+static int mix_iq2(lrq_preset_state *st, int type, int cat) {
+    const lrq_preset_model *m = &st->m;
+    int gqa = m->n_head_kv > 0 ? m->n_head / m->n_head_kv : 0;
+    switch (cat) {
+    case LRQ_TCAT_ATTN_V:
+        type = gqa >= 4 || m->n_expert >= 4 ? LRQ_TYPE_Q4_K : LRQ_TYPE_Q2_K;
+        st->i_attn_v++;
+        break;
+    case LRQ_TCAT_ATTN_K:
+        if (m->n_expert == 8) type = LRQ_TYPE_Q4_K;
+        break;
+    case LRQ_TCAT_FFN_DOWN:
+        if (st->i_ffn_down < m->n_layer / 8) type = LRQ_TYPE_Q2_K;
+        st->i_ffn_down++;
+        break;
+    case LRQ_TCAT_ATTN_OUTPUT:
+        if (m->n_expert == 8) type = LRQ_TYPE_Q5_K;
+        break;
+    default: break;
+    }
+    return type;
 }
 
 /* The mix for one tensor (llama_tensor_get_type_impl's job). */
@@ -270,11 +317,19 @@ static int mix_type(lrq_preset_state *st, const lrq_preset *p, const char *name,
     int type = p->type;
     if (cat == LRQ_TCAT_OUTPUT || (st->tied && cat == LRQ_TCAT_TOKEN_EMBD)) {
         /* The output projection: Q8_0 when its rows do not fit the preset's
-         * blocks, else Q6_K unless the preset is Q8_0. */
+         * blocks, else Q5_K for the IQ2/IQ3_XXS presets, else Q6_K unless
+         * the preset is Q8_0. */
         if (ne0 % lrq_type_get(type)->blck_size != 0) return LRQ_TYPE_Q8_0;
+        if (is_iq2(p->ftype) || p->ftype == LRQ_FTYPE_IQ3_XXS) return LRQ_TYPE_Q5_K;
         return type == LRQ_TYPE_Q8_0 ? type : LRQ_TYPE_Q6_K;
     }
-    if (cat == LRQ_TCAT_TOKEN_EMBD) return type; /* untied: the presets lrq has leave it alone */
+    if (cat == LRQ_TCAT_TOKEN_EMBD) {
+        /* untied: Q2_K for IQ2, IQ3_S for IQ3_XXS; the others leave it alone */
+        if (is_iq2(p->ftype)) return LRQ_TYPE_Q2_K;
+        if (p->ftype == LRQ_FTYPE_IQ3_XXS) return LRQ_TYPE_IQ3_S;
+        return type;
+    }
+    if (is_iq2(p->ftype)) return mix_iq2(st, type, cat);
 
     /* The layer of ffn_down: counted in a dense model, parsed from the name
      * in a MoE model (experts are not in layer order in every file). */

@@ -25,12 +25,14 @@
 
 #include "core/core.h"
 #include "core/pool.h"
+#include "fmt/quant_imat.h"
 #include "fmt/quantize.h"
 #include "fmt/types.h"
 #include "io/gguf.h"
 #include "model/model.h"
 #include "model/weights.h"
 #include "model/arch.h"
+#include "quant/imatrix.h"
 #include "quant/meta.h"
 #include "quant/preset.h"
 #include "quant/recipe.h"
@@ -77,6 +79,7 @@ typedef struct qt {
     int mapped;               /* src->data is inside the GGUF mapping: pages may be dropped */
     int perm_heads;           /* > 0: rows reordered from rotate-half to interleaved RoPE pairs, per head */
     int convert;              /* 1: converted through F32 (else the bytes are copied) */
+    const lrq_imatrix_entry *imat; /* its importance-matrix entry, or NULL (none, or ignored) */
 } qt;
 
 typedef struct job {
@@ -92,6 +95,9 @@ typedef struct job {
     double *e2, *w2;          /* per-row sums of squared error / squared weight */
     float *scratch;           /* n_threads rows of dequantized output */
     int64_t scratch_row;
+    const lrq_imatrix *im;    /* --imatrix, or NULL */
+    float *qw;                /* [ne2][ne0] importance weights of the tensor being written */
+    size_t qw_cap;            /* floats allocated in qw */
 } job;
 
 static int cmp_order(const void *a, const void *b) {
@@ -172,11 +178,24 @@ static int plan(job *jb, const lrq_model *m, const lrq_preset *preset, lrq_recip
     return 0;
 }
 
-/* Everything that could fail while writing, checked before the output exists. */
+/* llama-quantize's types that it refuses to write without importance
+ * weights (tensor_requires_imatrix; token_embd and output never need them). */
+static int needs_imatrix(int type, const char *name) {
+    int c = lrq_tensor_category(name);
+    if (c == LRQ_TCAT_TOKEN_EMBD || c == LRQ_TCAT_OUTPUT) return 0;
+    return type == LRQ_TYPE_IQ3_XXS || type == LRQ_TYPE_IQ2_XXS || type == LRQ_TYPE_IQ2_XS ||
+           type == LRQ_TYPE_IQ2_S || type == LRQ_TYPE_IQ1_M || type == LRQ_TYPE_IQ1_S;
+}
+
+/* Everything that could fail while writing, checked before the output
+ * exists; also attaches each tensor's importance-matrix entry, as
+ * llama-quantize picks it: by the tensor's name; none found: quantized
+ * without (a warning); a size other than ne0 x ne2 values: an error,
+ * except for token_embd, which is then quantized without. */
 static int check_plan(job *jb, const char *path, int allow_requantize, const char *imatrix) {
-    static const float dummy_imat[1];
+    const lrq_quantize_params *p = jb->p;
     for (int i = 0; i < jb->n; i++) {
-        const qt *t = &jb->t[i];
+        qt *t = &jb->t[i];
         const lrq_tensor *s = t->src;
         if (!t->convert) continue; /* copied unchanged */
         const lrq_type_traits *st = lrq_type_get(s->type);
@@ -187,16 +206,54 @@ static int check_plan(job *jb, const char *path, int allow_requantize, const cha
             return lrq_err_set("%s: tensor '%s' is %s already: re-quantizing to %s loses more than quantizing the "
                                "original weights once (--allow-requantize to do it anyway)", path, s->name,
                                lrq_type_name(s->type), lrq_type_name(t->type));
+        if (jb->im) {
+            const lrq_imatrix_entry *e = lrq_imatrix_find(jb->im, s->name);
+            if (!e) {
+                logw(p, "--imatrix %s: no entry for %s: quantized without importance weights%s", imatrix, s->name,
+                     "");
+            } else if ((uint64_t)e->ne0 * (uint64_t)e->n_mat != (uint64_t)s->ne[0] * (uint64_t)s->ne[2] ||
+                       s->ne[3] != 1) {
+                if (lrq_tensor_category(s->name) != LRQ_TCAT_TOKEN_EMBD)
+                    return lrq_err_set("--imatrix %s: entry '%s' has %lld x %d values, the tensor needs %lld x %lld",
+                                       imatrix, s->name, (long long)e->ne0, (int)e->n_mat, (long long)s->ne[0],
+                                       (long long)s->ne[2]);
+                logw(p, "--imatrix %s: the entry for %s does not fit its shape: quantized without importance "
+                     "weights%s", imatrix, s->name, "");
+            } else {
+                t->imat = e;
+            }
+        }
+        if (!t->imat && needs_imatrix(t->type, s->name))
+            return lrq_err_set("tensor '%s': type %s needs an importance matrix%s (--imatrix FILE)", s->name,
+                               lrq_type_name(t->type), jb->im ? " entry for it" : "");
         /* lrq_quantize_rows on zero rows checks the type, the row length and
          * the importance-matrix support, and says what is missing. */
-        if (lrq_quantize_rows(t->type, NULL, NULL, 0, t->ne0, imatrix ? dummy_imat : NULL)) {
-            if (imatrix) return lrq_err_prefix("--imatrix %s: not available yet for tensor '%s'", imatrix, s->name);
+        static const float dummy_imat[1];
+        if (lrq_quantize_rows(t->type, NULL, NULL, 0, t->ne0, t->imat ? dummy_imat : NULL))
             return lrq_err_prefix("tensor '%s'", s->name);
-        }
     }
-    if (imatrix)
-        return lrq_err_set("--imatrix %s: not available yet: lrq has no reader for importance-matrix files", imatrix);
     return 0;
+}
+
+/* The importance weights of every matrix of tensor t into jb->qw
+ * ([ne2][ne0], as llama-quantize slices its flat per-entry array), or
+ * NULL when it has none. */
+static const float *tensor_weights(job *jb, const qt *t) {
+    const lrq_imatrix_entry *e = t->imat;
+    if (!e) return NULL;
+    size_t n = (size_t)e->ne0 * (size_t)e->n_mat; /* = ne0 * ne2, checked by check_plan */
+    if (n > jb->qw_cap) {
+        float *q = realloc(jb->qw, n * sizeof(float));
+        if (!q) {
+            lrq_err_set("out of memory (%zu importance weights)", n);
+            return NULL;
+        }
+        jb->qw = q;
+        jb->qw_cap = n;
+    }
+    for (int32_t m = 0; m < e->n_mat; m++)
+        if (lrq_imatrix_weights(e, m, jb->qw + (size_t)m * (size_t)e->ne0)) return NULL;
+    return jb->qw;
 }
 
 /* ---------- writing ---------- */
@@ -208,6 +265,7 @@ typedef struct slab_task {
     int64_t r0;               /* first row of the slab */
     size_t src_rs, dst_rs;
     int64_t nrow;
+    const float *qw;          /* the slab's importance weights (ne0 of them; one expert's), or NULL */
     int err;                  /* set by a failing thread */
     char msg[256];
 } slab_task;
@@ -238,14 +296,16 @@ static void slab_run(void *arg, int ith, int nth) {
         int64_t sr = src_row(t, k->r0 + r);
         ts->to_float(k->base + (size_t)sr * k->src_rs, jb->x + (size_t)r * (size_t)n, n);
     }
-    if (lrq_quantize_rows(t->type, x, jb->y + (size_t)lo * k->dst_rs, hi - lo, n, NULL)) {
+    if (lrq_quantize_rows(t->type, x, jb->y + (size_t)lo * k->dst_rs, hi - lo, n, k->qw)) {
         k->err = 1;
         snprintf(k->msg, sizeof k->msg, "%s", lrq_last_error());
         return;
     }
     float *d = jb->scratch + (size_t)ith * (size_t)jb->scratch_row;
+    /* IQ4_XS has no traits to_float (lrq does not compute with it) */
+    void (*back)(const void *, float *, int64_t) = td->to_float ? td->to_float : lrq_dequant_iq4_xs;
     for (long r = lo; r < hi; r++) {
-        td->to_float(jb->y + (size_t)r * k->dst_rs, d, n);
+        back(jb->y + (size_t)r * k->dst_rs, d, n);
         const float *xr = jb->x + (size_t)r * (size_t)n;
         double e2 = 0, w2 = 0;
         for (int64_t j = 0; j < n; j++) {
@@ -294,6 +354,8 @@ static int fill(void *ud, size_t index, lrq_gguf_sink *sink) {
         if (lrq_row_size(s->type, t->ne0, &src_rs) || lrq_row_size(t->type, t->ne0, &dst_rs))
             return lrq_err_set("tensor '%s': bad row size", s->name);
         int64_t per_expert = s->ne[1]; /* rows of one expert (of one 2-D slice) */
+        const float *qw = tensor_weights(jb, t);
+        if (t->imat && !qw) return lrq_err_prefix("tensor '%s'", s->name);
         int64_t slab = (int64_t)(SLAB_BYTES / sizeof(float) / (size_t)t->ne0);
         if (slab < 1) slab = 1;
         double e2 = 0, w2 = 0;
@@ -304,7 +366,7 @@ static int fill(void *ud, size_t index, lrq_gguf_sink *sink) {
             if (nr > slab) nr = slab;
             if (nr > per_expert - r0 % per_expert) nr = per_expert - r0 % per_expert;
             slab_task k = { .jb = jb, .t = t, .base = s->data, .r0 = r0, .src_rs = src_rs, .dst_rs = dst_rs,
-                            .nrow = nr };
+                            .nrow = nr, .qw = qw ? qw + (size_t)(r0 / per_expert) * (size_t)t->ne0 : NULL };
             lrq_pool_run(jb->pool, slab_run, &k);
             if (k.err) return lrq_err_set("tensor '%s': %s", s->name, k.msg);
             for (int64_t r = 0; r < nr; r++) {
@@ -342,6 +404,24 @@ static int copy_metadata(lrq_gguf_writer *w, const lrq_gguf *g, int64_t ftype) {
     }
     if (lrq_gguf_writer_set_u32(w, "general.quantization_version", 2)) return -1;
     return lrq_gguf_writer_set_u32(w, "general.file_type", (uint32_t)ftype);
+}
+
+/* The keys llama-quantize adds after general.file_type when given an
+ * importance matrix: the path as given and the first dataset (each cut to
+ * 127 bytes, its fixed-size override buffer), the entry count, and the
+ * chunk count when positive. */
+static int imatrix_metadata(lrq_gguf_writer *w, const lrq_imatrix *im, const char *path) {
+    char buf[128];
+    snprintf(buf, sizeof buf, "%s", path);
+    if (lrq_gguf_writer_set_str(w, "quantize.imatrix.file", buf)) return -1;
+    if (im->n_datasets > 0) {
+        snprintf(buf, sizeof buf, "%s", im->datasets[0]);
+        if (lrq_gguf_writer_set_str(w, "quantize.imatrix.dataset", buf)) return -1;
+    }
+    if (lrq_gguf_writer_set_u32(w, "quantize.imatrix.entries_count", (uint32_t)im->n)) return -1;
+    if (im->chunk_count > 0 && lrq_gguf_writer_set_u32(w, "quantize.imatrix.chunks_count", (uint32_t)im->chunk_count))
+        return -1;
+    return 0;
 }
 
 /* ---------- the entry point ---------- */
@@ -387,6 +467,7 @@ int lrq_quantize(const lrq_quantize_params *p, lrq_quantize_result *r) {
     lrq_recipe_init(&rc);
     lrq_model *m = NULL;
     lrq_gguf_writer *w = NULL;
+    lrq_imatrix *im = NULL;
     job jb = { .p = p, .res = &res };
     int ret = -1;
 
@@ -409,6 +490,8 @@ int lrq_quantize(const lrq_quantize_params *p, lrq_quantize_result *r) {
         lrq_err_set("%s: the output is the input file", p->out);
         goto done;
     }
+    if (p->imatrix && lrq_imatrix_load(p->imatrix, &im)) goto done;
+    jb.im = im;
     if (lrq_model_load(&m, p->in, p->vocab)) goto done;
     const lrq_weights *wt = m->w;
     if (!wt->gguf && !m->vocab) {
@@ -437,7 +520,7 @@ int lrq_quantize(const lrq_quantize_params *p, lrq_quantize_result *r) {
         }
     }
     qsort(jb.t, (size_t)jb.n, sizeof *jb.t, cmp_order);
-    if (plan(&jb, m, preset, &rc, pure, qnorms, p->imatrix != NULL)) goto done;
+    if (plan(&jb, m, preset, &rc, pure, qnorms, im && im->n > 0)) goto done;
     if (check_plan(&jb, p->in, p->allow_requantize, p->imatrix)) goto done;
     for (size_t i = 0; i < rc.n_rules; i++)
         if (!rc.rules[i].used)
@@ -505,6 +588,7 @@ int lrq_quantize(const lrq_quantize_params *p, lrq_quantize_result *r) {
     if (wt->gguf ? copy_metadata(w, wt->gguf, preset->ftype)
                  : lrq_quant_meta_from_model(w, m, base_name(p->in), preset->ftype))
         goto done;
+    if (im && imatrix_metadata(w, im, p->imatrix)) goto done;
     for (int i = 0; i < jb.n; i++) {
         const lrq_tensor *s = jb.t[i].src;
         if (lrq_gguf_writer_add_tensor_fill(w, s->name, jb.t[i].type, (uint32_t)s->n_dims, s->ne, fill, &jb))
@@ -524,7 +608,9 @@ done:
     free(jb.e2);
     free(jb.w2);
     free(jb.scratch);
+    free(jb.qw);
     free(jb.t);
+    lrq_imatrix_free(im);
     lrq_model_free(m);
     lrq_recipe_free(&rc);
     return ret;
