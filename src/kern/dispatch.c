@@ -34,6 +34,8 @@ static const dot_row dots[] = {
     DOTS(F32, f32), DOTS(F16, f16), DOTS(BF16, bf16), DOTS(Q4_0, q4_0), DOTS(Q4_1, q4_1),
     DOTS(Q5_0, q5_0), DOTS(Q5_1, q5_1), DOTS(Q8_0, q8_0), DOTS(IQ4_NL, iq4_nl), DOTS(Q2_K, q2_K),
     DOTS(Q3_K, q3_K), DOTS(Q4_K, q4_K), DOTS(Q5_K, q5_K), DOTS(Q6_K, q6_K),
+    DOTS(IQ2_XXS, iq2_xxs), DOTS(IQ2_XS, iq2_xs), DOTS(IQ2_S, iq2_s), DOTS(IQ3_XXS, iq3_xxs), DOTS(IQ3_S, iq3_s),
+    DOTS(IQ4_XS, iq4_xs),
 };
 #undef DOTS
 

@@ -8,6 +8,7 @@
  *
  *  src/kern/dot_legacy_{ref,avx2,avx512}.c  f32 f16 bf16 q4_0 q4_1 q5_0 q5_1 q8_0 iq4_nl
  *  src/kern/dot_k_{ref,avx2,avx512}.c       q2_K .. q6_K (x Q8_K)
+ *  src/kern/dot_iq_{ref,avx2,avx512}.c      iq2_xxs iq2_xs iq2_s iq3_xxs iq3_s iq4_xs (x Q8_K)
  *  src/kern/act_avx512.c                    Q8_0 / Q8_1 activation rounding
  */
 #ifndef LRQ_KERN_DOTS_H
@@ -34,6 +35,12 @@ LRQ_DECL_DOTS(q3_K)
 LRQ_DECL_DOTS(q4_K)
 LRQ_DECL_DOTS(q5_K)
 LRQ_DECL_DOTS(q6_K)
+LRQ_DECL_DOTS(iq2_xxs)
+LRQ_DECL_DOTS(iq2_xs)
+LRQ_DECL_DOTS(iq2_s)
+LRQ_DECL_DOTS(iq3_xxs)
+LRQ_DECL_DOTS(iq3_s)
+LRQ_DECL_DOTS(iq4_xs)
 #undef LRQ_DECL_DOTS
 
 /* Q2_K/Q4_K dot products in the other float orders of llama.cpp's x86
