@@ -297,6 +297,78 @@ typedef struct lrq_mkrand_params {
  * file is left behind. Returns 0 or -1. */
 int lrq_mkrand(const lrq_mkrand_params *p);
 
+/* ---- quantizing a model (lrq quantize) ---- */
+
+/* One tensor as written, for the per-tensor table and the progress display. */
+typedef struct lrq_quant_tensor {
+    const char *name;          /* valid during the callback */
+    int n_dims;
+    int64_t ne[4];
+    int src_type, type;        /* ggml type ids: in the source, in the output */
+    size_t bytes;              /* in the output */
+    double bpw;                /* bytes * 8 / weights */
+    double rmse;               /* sqrt(mean((q - w)^2)) against the source weights as F32 (0 when copied) */
+    double rel_err;            /* sqrt(sum (q - w)^2 / sum w^2) (0 when copied or all-zero) */
+    double seconds;            /* time spent on it */
+    int quantized;             /* 0: bytes copied unchanged (same type as the source) */
+    int fell_back;             /* 1: the row length forced a type other than the one chosen */
+    const char *rule;          /* "FILE:LINE" / "--tensor-type" of the rule that chose the type, or NULL */
+} lrq_quant_tensor;
+
+typedef struct lrq_quantize_params {
+    const char *in;            /* model, as lrq_model_load: GGUF (metadata copied), safetensors folder or
+                                  llama2.c .bin (metadata and tokenizer written by lrq; see docs/recipes.md) */
+    const char *vocab;         /* tokenizer file for a model without one (as lrq_model_load), or NULL */
+    const char *out;           /* output GGUF, written atomically */
+    const char *type;          /* preset or type name (llama-quantize's: "Q4_K_M", "Q8_0", "F16" ...); NULL:
+                                  the recipe's "base" */
+    const char *recipe;        /* recipe file (docs/recipes.md) or NULL */
+    const char *const *rules;  /* n_rules "PATTERN=TYPE" (--tensor-type), tried before the recipe's rules */
+    int n_rules;
+    const char *imatrix;       /* importance-matrix GGUF, or NULL */
+    int pure;                  /* 1: no preset mix, every quantized tensor the base type (fallbacks still apply) */
+    int quantize_norms;        /* 1: rules may also change norms and the MoE router (a warning each) */
+    int allow_requantize;      /* 1: a source tensor in a block type may be re-quantized to another type */
+    int n_threads;             /* >= 1; results are identical for any count */
+    int dry_run;               /* 1: plan and report the types and sizes, write nothing */
+    FILE *log;                 /* warnings (one line each), may be NULL */
+    /* Progress (may be NULL): tensor i of n (output order) has rows_done of rows_total rows written. */
+    void (*progress)(void *ud, int i, int n, int64_t rows_done, int64_t rows_total);
+    /* After each tensor (may be NULL): its report. */
+    void (*tensor_done)(void *ud, int i, int n, const lrq_quant_tensor *t);
+    void *ud;
+} lrq_quantize_params;
+
+typedef struct lrq_quantize_result {
+    int n_tensors, n_quantized, n_fallback;
+    int64_t file_type;         /* general.file_type written (llama_ftype) */
+    uint64_t n_weights;        /* all tensor elements */
+    uint64_t tensor_bytes;     /* all tensor data bytes in the output */
+    uint64_t src_tensor_bytes; /* the same in the source */
+    uint64_t q_weights, q_bytes; /* the quantized 2-D/3-D matrices only */
+    uint64_t file_bytes;       /* size of the output file (0 for a dry run) */
+    double seconds;
+} lrq_quantize_result;
+
+/* Write `out`: the model `in` with every tensor in the type llama-quantize
+ * v0.5.0 gives it for the preset (same per-tensor choices and row-length
+ * fallbacks, same bytes without an importance matrix), except where a rule
+ * (recipe, --tensor-type) decides, and the source's metadata with
+ * general.file_type and general.quantization_version set as llama-quantize
+ * does. Tensors are in llama-quantize's order (by layer, then name).
+ * Streams one tensor at a time, in slabs of rows: memory stays at a few
+ * slabs, not the model. The output appears only when complete (a failure or
+ * SIGINT/SIGTERM with lrq_atomic_unlink_all leaves an existing `out`
+ * untouched and no temporary file). Everything (types, rules, writability of
+ * every type) is checked before the output is created. Returns 0, or -1 with
+ * an error; *r (may be NULL) is filled on success. */
+int lrq_quantize(const lrq_quantize_params *p, lrq_quantize_result *r);
+
+/* Preset i (0 <= i < count) of lrq_quantize: its name and a one-line
+ * description; 0, or -1 when i is out of range. */
+int lrq_quantize_n_presets(void);
+int lrq_quantize_preset(int i, const char **name, const char **about);
+
 /* ---- output files ---- */
 
 /* Every file lrq writes goes to a temporary file next to its target and is

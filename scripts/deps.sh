@@ -21,7 +21,17 @@
 #                                           (libFuzzer's runtime, from the
 #                                           package of clang's own version
 #                                           N: 14 on Debian 12)
+#
+# `deps.sh --neon` installs instead (same contract, Debian/Ubuntu only) what
+# scripts/neon-test.sh needs to cross-build lrq for aarch64 and run its NEON
+# kernel tests under qemu; kept out of the default list so that the README's
+# main commands stay lean:
+#   gcc-aarch64-linux-gnu libc6-dev-arm64-cross   the cross compiler and the
+#                                                 target's C library
+#   qemu-user                                     runs the aarch64 test binaries
 set -eu
+
+NEON_PKGS="gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user"
 
 BUILD_PKGS="cmake make gcc pkg-config libpcre2-dev"
 TEST_PKGS="clang"
@@ -157,7 +167,29 @@ check_only() {
     return 1
 }
 
-if command -v dpkg-query >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then
+install_neon() {
+    # shellcheck disable=SC2086 # word splitting of the package list is intended
+    missing=$(deb_missing $NEON_PKGS)
+    [ -n "$missing" ] || return 0
+    export DEBIAN_FRONTEND=noninteractive
+    echo "deps.sh: installing${missing} to cross-build for aarch64 and run the NEON tests under qemu (apt-get)"
+    quietly as_root apt-get update
+    # shellcheck disable=SC2086
+    quietly as_root apt-get install -y --no-install-recommends $missing
+}
+
+is_debian() { command -v dpkg-query >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; }
+
+if [ "${1:-}" = --neon ]; then
+    if ! is_debian; then
+        echo "deps.sh --neon: needs Debian/Ubuntu (apt-get) for the aarch64 cross tools and qemu-user" >&2
+        exit 1
+    fi
+    install_neon
+    exit 0
+fi
+
+if is_debian; then
     install_debian
 elif [ "$(uname -s)" = Darwin ] && command -v brew >/dev/null 2>&1; then
     install_macos

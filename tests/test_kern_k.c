@@ -3,7 +3,8 @@
  *    to the F32 source (a structural check of the bit layout);
  *  - the reference weight quantizers reproduce llama-quantize's bytes exactly;
  *  - lrq_act_q8_K equals an independent restatement of quantize_row_q8_K_ref;
- *  - every SIMD dot kernel equals the scalar reference bit for bit (and so
+ *  - every SIMD dot kernel (x86-64: AVX2, AVX-512; AArch64: NEON) equals the
+ *    scalar reference bit for bit (and so
  *    within 1e-5 of the sum of |terms|), and the reference equals a double
  *    precision dot of the dequantized rows within float rounding.
  * GGUF files are read with the test locator of gguf_testutil.h, independent
@@ -37,7 +38,7 @@ typedef struct {
     int type;
     size_t bsize;
     deq_fn deq;
-    dot_fn ref, avx2, avx512;
+    dot_fn ref, avx2, avx512, neon;
     qnt_fn qref;
     int off_d, off_dmin; /* byte offsets of the fp16 scales (-1: none) */
     double max_rel_rms;  /* dequant(file) vs F32 source; see test_dequant_real */
@@ -48,18 +49,23 @@ typedef struct {
 #else
 #define ISA(f) NULL
 #endif
+#if defined(LRQ_HAVE_NEON)
+#define NEON(f) f
+#else
+#define NEON(f) NULL
+#endif
 
 static const ktype KT[5] = {
     {"q2_K", LRQ_TYPE_Q2_K, LRQ_Q2K_SIZE, lrq_dequant_q2_K, lrq_dot_q2_K_ref, ISA(lrq_dot_q2_K_avx2),
-     ISA(lrq_dot_q2_K_avx512), lrq_quant_ref_q2_K, LRQ_Q2K_D, LRQ_Q2K_DMIN, 0.37},
+     ISA(lrq_dot_q2_K_avx512), NEON(lrq_dot_q2_K_neon), lrq_quant_ref_q2_K, LRQ_Q2K_D, LRQ_Q2K_DMIN, 0.37},
     {"q3_K", LRQ_TYPE_Q3_K, LRQ_Q3K_SIZE, lrq_dequant_q3_K, lrq_dot_q3_K_ref, ISA(lrq_dot_q3_K_avx2),
-     ISA(lrq_dot_q3_K_avx512), lrq_quant_ref_q3_K, LRQ_Q3K_D, -1, 0.19},
+     ISA(lrq_dot_q3_K_avx512), NEON(lrq_dot_q3_K_neon), lrq_quant_ref_q3_K, LRQ_Q3K_D, -1, 0.19},
     {"q4_K", LRQ_TYPE_Q4_K, LRQ_Q4K_SIZE, lrq_dequant_q4_K, lrq_dot_q4_K_ref, ISA(lrq_dot_q4_K_avx2),
-     ISA(lrq_dot_q4_K_avx512), lrq_quant_ref_q4_K, LRQ_Q4K_D, LRQ_Q4K_DMIN, 0.09},
+     ISA(lrq_dot_q4_K_avx512), NEON(lrq_dot_q4_K_neon), lrq_quant_ref_q4_K, LRQ_Q4K_D, LRQ_Q4K_DMIN, 0.09},
     {"q5_K", LRQ_TYPE_Q5_K, LRQ_Q5K_SIZE, lrq_dequant_q5_K, lrq_dot_q5_K_ref, ISA(lrq_dot_q5_K_avx2),
-     ISA(lrq_dot_q5_K_avx512), lrq_quant_ref_q5_K, LRQ_Q5K_D, LRQ_Q5K_DMIN, 0.045},
+     ISA(lrq_dot_q5_K_avx512), NEON(lrq_dot_q5_K_neon), lrq_quant_ref_q5_K, LRQ_Q5K_D, LRQ_Q5K_DMIN, 0.045},
     {"q6_K", LRQ_TYPE_Q6_K, LRQ_Q6K_SIZE, lrq_dequant_q6_K, lrq_dot_q6_K_ref, ISA(lrq_dot_q6_K_avx2),
-     ISA(lrq_dot_q6_K_avx512), lrq_quant_ref_q6_K, LRQ_Q6K_D, -1, 0.023},
+     ISA(lrq_dot_q6_K_avx512), NEON(lrq_dot_q6_K_neon), lrq_quant_ref_q6_K, LRQ_Q6K_D, -1, 0.023},
 };
 
 static int have_avx2(void) {
@@ -81,6 +87,15 @@ static int have_avx512(void) {
     return have_avx2() && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
            __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") &&
            __builtin_cpu_supports("avx512vnni");
+#else
+    return 0;
+#endif
+}
+
+/* AArch64 builds: Advanced SIMD is part of the base ISA, every CPU has it. */
+static int have_neon(void) {
+#if defined(LRQ_HAVE_NEON)
+    return 1;
 #else
     return 0;
 #endif
@@ -419,19 +434,19 @@ static const int NBS[] = {1, 2, 3, 4, 5, 7, 8, 9, 13, 16, 31, 64};
 typedef struct {
     const char *name;
     int k; /* index into KT: the weight type */
-    dot_fn ref, avx2, avx512;
+    dot_fn ref, avx2, avx512, neon;
 } dvariant;
 
 static const dvariant DV[] = {
-    {"q2_K", 0, lrq_dot_q2_K_ref, ISA(lrq_dot_q2_K_avx2), ISA(lrq_dot_q2_K_avx512)},
-    {"q3_K", 1, lrq_dot_q3_K_ref, ISA(lrq_dot_q3_K_avx2), ISA(lrq_dot_q3_K_avx512)},
-    {"q4_K", 2, lrq_dot_q4_K_ref, ISA(lrq_dot_q4_K_avx2), ISA(lrq_dot_q4_K_avx512)},
-    {"q5_K", 3, lrq_dot_q5_K_ref, ISA(lrq_dot_q5_K_avx2), ISA(lrq_dot_q5_K_avx512)},
-    {"q6_K", 4, lrq_dot_q6_K_ref, ISA(lrq_dot_q6_K_avx2), ISA(lrq_dot_q6_K_avx512)},
-    {"q2_K/gemm", 0, lrq_dot_q2_K_gemm_ref, ISA(lrq_dot_q2_K_gemm_avx2), ISA(lrq_dot_q2_K_gemm_avx512)},
-    {"q4_K/gemm", 2, lrq_dot_q4_K_gemm_ref, ISA(lrq_dot_q4_K_gemm_avx2), ISA(lrq_dot_q4_K_gemm_avx512)},
-    {"q2_K/vecdot", 0, lrq_dot_q2_K_vecdot_ref, NULL, NULL},
-    {"q4_K/vecdot", 2, lrq_dot_q4_K_vecdot_ref, NULL, NULL},
+    {"q2_K", 0, lrq_dot_q2_K_ref, ISA(lrq_dot_q2_K_avx2), ISA(lrq_dot_q2_K_avx512), NEON(lrq_dot_q2_K_neon)},
+    {"q3_K", 1, lrq_dot_q3_K_ref, ISA(lrq_dot_q3_K_avx2), ISA(lrq_dot_q3_K_avx512), NEON(lrq_dot_q3_K_neon)},
+    {"q4_K", 2, lrq_dot_q4_K_ref, ISA(lrq_dot_q4_K_avx2), ISA(lrq_dot_q4_K_avx512), NEON(lrq_dot_q4_K_neon)},
+    {"q5_K", 3, lrq_dot_q5_K_ref, ISA(lrq_dot_q5_K_avx2), ISA(lrq_dot_q5_K_avx512), NEON(lrq_dot_q5_K_neon)},
+    {"q6_K", 4, lrq_dot_q6_K_ref, ISA(lrq_dot_q6_K_avx2), ISA(lrq_dot_q6_K_avx512), NEON(lrq_dot_q6_K_neon)},
+    {"q2_K/gemm", 0, lrq_dot_q2_K_gemm_ref, ISA(lrq_dot_q2_K_gemm_avx2), ISA(lrq_dot_q2_K_gemm_avx512), NULL},
+    {"q4_K/gemm", 2, lrq_dot_q4_K_gemm_ref, ISA(lrq_dot_q4_K_gemm_avx2), ISA(lrq_dot_q4_K_gemm_avx512), NULL},
+    {"q2_K/vecdot", 0, lrq_dot_q2_K_vecdot_ref, NULL, NULL, NULL},
+    {"q4_K/vecdot", 2, lrq_dot_q4_K_vecdot_ref, NULL, NULL, NULL},
 };
 #define N_DV ((int)(sizeof DV / sizeof DV[0]))
 
@@ -467,13 +482,15 @@ static void check_isa(const dvariant *dv, dot_fn f, const char *isa, int wild) {
  * `wild` also randomizes the bsums (inconsistent with the codes: then only
  * agreement with the reference is meaningful). */
 static void test_dot_simd_vs_ref(void) {
-    const int a2 = have_avx2(), a5 = have_avx512();
+    const int a2 = have_avx2(), a5 = have_avx512(), an = have_neon();
     if (!a2) fprintf(stderr, "    (no AVX2: AVX2 kernels skipped)\n");
     if (!a5) fprintf(stderr, "    (no AVX-512 F/BW/VL/DQ/VNNI: AVX-512 kernels skipped)\n");
+    if (!an) fprintf(stderr, "    (not an AArch64 build: NEON kernels skipped)\n");
     for (int v = 0; v < N_DV; v++) {
         for (int wild = 0; wild < 2; wild++) {
             if (a2 && DV[v].avx2) check_isa(&DV[v], DV[v].avx2, "avx2", wild);
             if (a5 && DV[v].avx512) check_isa(&DV[v], DV[v].avx512, "avx512", wild);
+            if (an && DV[v].neon) check_isa(&DV[v], DV[v].neon, "neon", wild);
         }
     }
 }
@@ -573,6 +590,10 @@ static void test_dot_real_rows(void) {
                     kt->avx512(n, &v, x, y);
                     CHECKF(memcmp(&v, &ref, 4) == 0, "%s %s row %lld avx512", kt->name, t->name, (long long)r);
                 }
+                if (have_neon()) {
+                    kt->neon(n, &v, x, y);
+                    CHECKF(memcmp(&v, &ref, 4) == 0, "%s %s row %lld neon", kt->name, t->name, (long long)r);
+                }
                 double mag;
                 const double want = dot_double(kt, x, y, (int)(n / LRQ_QK_K), &mag);
                 CHECKF(fabs(ref - want) <= 1e-5 * mag, "%s %s row %lld: %.9g vs %.9g", kt->name, t->name, (long long)r,
@@ -660,7 +681,7 @@ static float gold_act(int m, int i) {
 }
 
 static void test_dot_llama_golden(void) {
-    const int a2 = have_avx2(), a5 = have_avx512();
+    const int a2 = have_avx2(), a5 = have_avx512(), an = have_neon();
     for (int c = 0; c < 7; c++) {
         tg_file q;
         if (tg_open(&q, zoo(GOLD_CFG[c].file), lrq_row_size) != 0) {
@@ -690,8 +711,8 @@ static void test_dot_llama_golden(void) {
             if (!GOLD_CFG[c].repacked && GOLD_CFG[c].k == 2) dv = &DV[8];
             for (int r = 0; r < 8; r++) {
                 const uint8_t *x = t->data + (size_t)r * rs;
-                dot_fn fs[3] = {dv->ref, a2 ? dv->avx2 : NULL, a5 ? dv->avx512 : NULL};
-                for (int f = 0; f < 3; f++) {
+                dot_fn fs[4] = {dv->ref, a2 ? dv->avx2 : NULL, a5 ? dv->avx512 : NULL, an ? dv->neon : NULL};
+                for (int f = 0; f < 4; f++) {
                     if (!fs[f]) continue;
                     float v;
                     uint32_t vb;

@@ -11,8 +11,10 @@
  *    quantize_row_q8_0/q8_1 byte for byte (ties, zeros, specials), and so
  *    do their AVX-512 forms (kern/act_avx512.c);
  *  - every SIMD dot equals the scalar reference within 1e-5 of the sum of
- *    |terms|, and the reference equals a double-precision dot of the
- *    dequantized rows.
+ *    |terms| (the NEON ones bit for bit: they keep the reference's float
+ *    order), and the reference equals a double-precision dot of the
+ *    dequantized rows. The SIMD levels are those of the build's
+ *    architecture that the CPU has (x86-64: avx2, avx512; AArch64: neon).
  * GGUF files are read with the test locator of gguf_testutil.h (no
  * src/io code), so the test depends only on the code under test. */
 #include "fmt/types.h"
@@ -52,28 +54,37 @@ typedef struct {
     qz_fn act;       /* partner (activation) quantizer */
     int partner;     /* partner type id */
     int ybsize;      /* partner bytes per blck values */
-    dot_fn ref, avx2, avx512;
+    dot_fn ref;
+    dot_fn isa[2]; /* per SIMD level of LEVELS below (NULL: none) */
 } ttype;
+
+#if T_X86
+#define ISA_DOTS(t) {lrq_dot_##t##_avx2, lrq_dot_##t##_avx512}
+#elif defined(LRQ_HAVE_NEON)
+#define ISA_DOTS(t) {lrq_dot_##t##_neon, NULL}
+#else
+#define ISA_DOTS(t) {NULL, NULL}
+#endif
 
 static const ttype TYPES[] = {
     {"f32", T_F32, 1, 4, lrq_dequant_f32, lrq_quant_ref_f32, lrq_act_f32, T_F32, 4,
-     lrq_dot_f32_ref, lrq_dot_f32_avx2, lrq_dot_f32_avx512},
+     lrq_dot_f32_ref, ISA_DOTS(f32)},
     {"f16", T_F16, 1, 2, lrq_dequant_f16, lrq_quant_ref_f16, lrq_act_f16, T_F16, 2,
-     lrq_dot_f16_ref, lrq_dot_f16_avx2, lrq_dot_f16_avx512},
+     lrq_dot_f16_ref, ISA_DOTS(f16)},
     {"bf16", T_BF16, 1, 2, lrq_dequant_bf16, lrq_quant_ref_bf16, lrq_act_bf16, T_BF16, 2,
-     lrq_dot_bf16_ref, lrq_dot_bf16_avx2, lrq_dot_bf16_avx512},
+     lrq_dot_bf16_ref, ISA_DOTS(bf16)},
     {"q4_0", T_Q4_0, 32, 18, lrq_dequant_q4_0, lrq_quant_ref_q4_0, lrq_act_q8_0, T_Q8_0, 34,
-     lrq_dot_q4_0_ref, lrq_dot_q4_0_avx2, lrq_dot_q4_0_avx512},
+     lrq_dot_q4_0_ref, ISA_DOTS(q4_0)},
     {"q4_1", T_Q4_1, 32, 20, lrq_dequant_q4_1, lrq_quant_ref_q4_1, lrq_act_q8_1, T_Q8_1, 36,
-     lrq_dot_q4_1_ref, lrq_dot_q4_1_avx2, lrq_dot_q4_1_avx512},
+     lrq_dot_q4_1_ref, ISA_DOTS(q4_1)},
     {"q5_0", T_Q5_0, 32, 22, lrq_dequant_q5_0, lrq_quant_ref_q5_0, lrq_act_q8_0, T_Q8_0, 34,
-     lrq_dot_q5_0_ref, lrq_dot_q5_0_avx2, lrq_dot_q5_0_avx512},
+     lrq_dot_q5_0_ref, ISA_DOTS(q5_0)},
     {"q5_1", T_Q5_1, 32, 24, lrq_dequant_q5_1, lrq_quant_ref_q5_1, lrq_act_q8_1, T_Q8_1, 36,
-     lrq_dot_q5_1_ref, lrq_dot_q5_1_avx2, lrq_dot_q5_1_avx512},
+     lrq_dot_q5_1_ref, ISA_DOTS(q5_1)},
     {"q8_0", T_Q8_0, 32, 34, lrq_dequant_q8_0, lrq_quant_ref_q8_0, lrq_act_q8_0, T_Q8_0, 34,
-     lrq_dot_q8_0_ref, lrq_dot_q8_0_avx2, lrq_dot_q8_0_avx512},
+     lrq_dot_q8_0_ref, ISA_DOTS(q8_0)},
     {"iq4_nl", T_IQ4_NL, 32, 18, lrq_dequant_iq4_nl, lrq_quant_ref_iq4_nl, lrq_act_q8_0, T_Q8_0, 34,
-     lrq_dot_iq4_nl_ref, lrq_dot_iq4_nl_avx2, lrq_dot_iq4_nl_avx512},
+     lrq_dot_iq4_nl_ref, ISA_DOTS(iq4_nl)},
 };
 #define N_TYPES ((int)(sizeof TYPES / sizeof TYPES[0]))
 
@@ -113,6 +124,29 @@ static int t_has_avx512(void) {
            __builtin_cpu_supports("avx512vnni");
 }
 #endif
+
+/* The SIMD levels of this build's architecture, in ttype.isa order; `exact`:
+ * the kernels must return the reference's bits (NEON keeps its float order). */
+typedef struct {
+    const char *name;
+    int (*has)(void);
+    int exact;
+} level;
+#if T_X86
+static const level LEVELS[2] = {{"avx2", t_has_avx2, 0}, {"avx512", t_has_avx512, 0}};
+#define N_LEVELS 2
+#elif defined(LRQ_HAVE_NEON)
+static int t_has_neon(void) { return 1; } /* AArch64's Advanced SIMD is part of the base ISA */
+static const level LEVELS[1] = {{"neon", t_has_neon, 1}};
+#define N_LEVELS 1
+#else
+static const level LEVELS[1] = {{"none", NULL, 0}};
+#define N_LEVELS 0
+#endif
+
+/* Same float bits, or both NaN (the test rows with random scale bytes can
+ * hold NaN halves). */
+static int same_bits(float a, float b) { return f2u(a) == f2u(b) || (isnan(a) && isnan(b)); }
 
 static int is_nan_h(uint16_t h) { return (h & 0x7c00) == 0x7c00 && (h & 0x3ff); }
 
@@ -602,6 +636,7 @@ __attribute__((target("avx2,f16c"))) static void hw_act_f16(const float *x, uint
 }
 #endif
 
+#if T_X86
 /* Activation vectors that stress the quantizer: gaussian, exact .5 ties at
  * several block maxima, zeros (whole blocks, mixed), negative zero,
  * subnormals, huge values, and (optionally) inf/NaN. */
@@ -628,6 +663,8 @@ static void fill_acts(float *x, int64_t n, uint64_t *st, int specials) {
         }
     }
 }
+
+#endif
 
 static void test_act_vs_avx(void) {
 #if T_X86
@@ -773,13 +810,14 @@ static void dot_stats(const ttype *tt, int64_t n, const uint8_t *x, const uint8_
 }
 
 static void test_dots(void) {
-    int has2 = 0, has512 = 0;
+    int has[2] = {0, 0};
+    for (int l = 0; l < N_LEVELS; l++) {
+        has[l] = LEVELS[l].has();
+        if (!has[l]) fprintf(stderr, "  %s kernels skipped (the CPU lacks the level)\n", LEVELS[l].name);
+    }
 #if T_X86
-    has2 = t_has_avx2();
-    has512 = t_has_avx512();
+    if (!has[1]) fprintf(stderr, "  (AVX2 needs AVX2/FMA/F16C, AVX-512 needs F/BW/VL/DQ/VNNI)\n");
 #endif
-    if (!has2) fprintf(stderr, "  AVX2 kernels skipped (CPU lacks AVX2/FMA/F16C)\n");
-    if (!has512) fprintf(stderr, "  AVX-512 kernels skipped (CPU lacks AVX-512 F/BW/VL/DQ/VNNI)\n");
     static const int nblocks[] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 15, 16, 17, 33, 64, 127, 128, 256, 513};
     static const int nfloat[] = {1, 2, 3, 7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 64, 65, 100, 127, 128, 129, 255,
                                  256, 1000, 4095, 4096, 4097, 16411};
@@ -788,7 +826,7 @@ static void test_dots(void) {
     for (int t = 0; t < N_TYPES; t++) {
         const ttype *tt = &TYPES[t];
         const int nlen = tt->blck == 32 ? (int)(sizeof nblocks / sizeof nblocks[0]) : (int)(sizeof nfloat / sizeof nfloat[0]);
-        double worst2 = 0, worst512 = 0, worst_ref = 0;
+        double worst[2] = {0, 0}, worst_ref = 0;
         for (int li = 0; li < nlen; li++) {
             for (int raw = 0; raw < 2; raw++) {
                 const int64_t n = tt->blck == 32 ? 32 * (int64_t)nblocks[li] : nfloat[li];
@@ -800,24 +838,23 @@ static void test_dots(void) {
                 double terms, exact, s_err;
                 dot_stats(tt, n, x, y, &terms, &exact, &s_err);
                 const double tol = 1e-5 * terms + 1e-30;
-                float r = NAN, a2 = NAN, a5 = NAN;
+                float r = NAN;
                 tt->ref(n, &r, x, y);
                 double e = fabs((double)r - exact);
                 worst_ref = fmax(worst_ref, e / (terms + 1e-30));
                 CHECKF(e <= tol + 1.01 * s_err, "%s n=%lld raw=%d: ref %.9g vs dequant dot %.9g (terms %g, s_err %g)",
                        tt->name, (long long)n, raw, r, exact, terms, s_err);
-                if (has2) {
-                    tt->avx2(n, &a2, x, y);
-                    e = fabs((double)a2 - r);
-                    worst2 = fmax(worst2, e / (terms + 1e-30));
-                    CHECKF(e <= tol, "%s n=%lld raw=%d: avx2 %.9g vs ref %.9g (terms %g)", tt->name, (long long)n, raw, a2, r, terms);
-                    n_checked++;
-                }
-                if (has512) {
-                    tt->avx512(n, &a5, x, y);
-                    e = fabs((double)a5 - r);
-                    worst512 = fmax(worst512, e / (terms + 1e-30));
-                    CHECKF(e <= tol, "%s n=%lld raw=%d: avx512 %.9g vs ref %.9g (terms %g)", tt->name, (long long)n, raw, a5, r, terms);
+                for (int l = 0; l < N_LEVELS; l++) {
+                    if (!has[l] || !tt->isa[l]) continue;
+                    float a = NAN;
+                    tt->isa[l](n, &a, x, y);
+                    e = fabs((double)a - r);
+                    worst[l] = fmax(worst[l], e / (terms + 1e-30));
+                    CHECKF(e <= tol, "%s n=%lld raw=%d: %s %.9g vs ref %.9g (terms %g)", tt->name, (long long)n, raw,
+                           LEVELS[l].name, a, r, terms);
+                    if (LEVELS[l].exact)
+                        CHECKF(same_bits(a, r), "%s n=%lld raw=%d: %s %.9g vs ref %.9g (not bit-identical)", tt->name,
+                               (long long)n, raw, LEVELS[l].name, a, r);
                     n_checked++;
                 }
                 free(x);
@@ -825,10 +862,11 @@ static void test_dots(void) {
                 free(tmp);
             }
         }
-        fprintf(stderr, "  %-6s worst |diff|/sum|terms|: ref-vs-dequant %.2g, avx2 %.2g, avx512 %.2g\n", tt->name,
-                worst_ref, worst2, worst512);
+        fprintf(stderr, "  %-6s worst |diff|/sum|terms|: ref-vs-dequant %.2g", tt->name, worst_ref);
+        for (int l = 0; l < N_LEVELS; l++) fprintf(stderr, ", %s %.2g", LEVELS[l].name, worst[l]);
+        fprintf(stderr, "\n");
     }
-    if (has2 || has512) CHECK(n_checked > 100);
+    if (has[0] || has[1]) CHECK(n_checked > 100);
 }
 
 /* Integer parts must be exact: with a single block, power-of-two scales and
@@ -836,11 +874,8 @@ static void test_dots(void) {
  * reference bit for bit, including extreme quant values (y = +-127,
  * x = -128 for q8_0). */
 static void test_dots_exact(void) {
-    int has2 = 0, has512 = 0;
-#if T_X86
-    has2 = t_has_avx2();
-    has512 = t_has_avx512();
-#endif
+    int has[2] = {0, 0};
+    for (int l = 0; l < N_LEVELS; l++) has[l] = LEVELS[l].has();
     uint64_t st = 5;
     for (int t = 3; t < N_TYPES; t++) {
         const ttype *tt = &TYPES[t];
@@ -876,13 +911,11 @@ static void test_dots_exact(void) {
                 exact += (double)dx * dy * (double)sumi + (double)mx * sy;
             }
             CHECKF((double)r == exact, "%s: ref %.9g vs exact %.9g", tt->name, r, exact);
-            if (has2) {
-                tt->avx2(n, &a, x, y);
-                CHECKF(a == r, "%s nb=%lld rep=%d: avx2 %.9g vs ref %.9g", tt->name, (long long)nb, rep, a, r);
-            }
-            if (has512) {
-                tt->avx512(n, &a, x, y);
-                CHECKF(a == r, "%s nb=%lld rep=%d: avx512 %.9g vs ref %.9g", tt->name, (long long)nb, rep, a, r);
+            for (int l = 0; l < N_LEVELS; l++) {
+                if (!has[l] || !tt->isa[l]) continue;
+                tt->isa[l](n, &a, x, y);
+                CHECKF(a == r, "%s nb=%lld rep=%d: %s %.9g vs ref %.9g", tt->name, (long long)nb, rep,
+                       LEVELS[l].name, a, r);
             }
         }
     }

@@ -7,7 +7,8 @@
  *  - reference dot_k / dot_kx: K = 1 is dot bit for bit, K = 3 and 5 give
  *    bit for bit K separate dot calls (the reference uses the same
  *    operations); every level's K forms for K = 1..5 within the bound;
- *  - every SIMD level this CPU has against the reference (bound: both
+ *  - every SIMD level this build and CPU have (AVX2, AVX-512; NEON on
+ *    AArch64) against the reference (bound: both
  *    orders' rounding bounds), on random shapes with tails: group sizes 16 ..
  *    256, per-channel (group = n, n odd), odd groups (groups that start in
  *    the middle of a byte), symmetric and asymmetric, offsets 0 and not;
@@ -32,7 +33,8 @@
 #include <cpuid.h>
 #endif
 
-static const int BITS[4] = {2, 3, 4, 8};
+static const int BITS[6] = {2, 3, 4, 5, 6, 8};
+#define N_BITS 6
 
 /* ------------------------------------------------------------ layout -- */
 
@@ -44,7 +46,9 @@ static void test_row_bytes(void) {
     CHECK(lrq_planes_row_bytes(4, 7, &b) == 0 && b == 4);
     CHECK(lrq_planes_row_bytes(8, 7, &b) == 0 && b == 7);
     CHECK(lrq_planes_row_bytes(2, 0, &b) == 0 && b == 0);
-    CHECK(lrq_planes_row_bytes(5, 8, &b) == -1 && strstr(lrq_err_get(), "5 bits"));
+    CHECK(lrq_planes_row_bytes(5, 8, &b) == 0 && b == 5);
+    CHECK(lrq_planes_row_bytes(6, 5, &b) == 0 && b == 4);
+    CHECK(lrq_planes_row_bytes(7, 8, &b) == -1 && strstr(lrq_err_get(), "7 bits"));
     CHECK(lrq_planes_row_bytes(4, -1, &b) == -1);
     CHECK(lrq_planes_row_bytes(8, INT64_MAX, &b) == -1 && strstr(lrq_err_get(), "overflow"));
     CHECK(lrq_planes_codes_bytes(3, 9, 5, &b) == 0 && b == 20);
@@ -69,11 +73,23 @@ static void test_layout_bytes(void) {
     CHECK(lrq_planes_pack_row(3, 8, c3, out) == 0);
     CHECK(out[0] == (want & 0xFF) && out[1] == ((want >> 8) & 0xFF) && out[2] == (want >> 16));
     CHECK(lrq_planes_code(out, 3, 2) == 7);
+    /* 5 bits: 8 codes in 5 bytes; 6 bits: 4 codes in 3 bytes (both straddle) */
+    const uint8_t c5[8] = {31, 1, 17, 8, 0, 30, 5, 22}, c6[4] = {63, 2, 40, 21};
+    uint64_t w5 = 0, w6 = 0;
+    for (int j = 0; j < 8; j++) w5 |= (uint64_t)c5[j] << (5 * j);
+    for (int j = 0; j < 4; j++) w6 |= (uint64_t)c6[j] << (6 * j);
+    uint8_t o5[5], o6[3];
+    CHECK(lrq_planes_pack_row(5, 8, c5, o5) == 0 && lrq_planes_pack_row(6, 4, c6, o6) == 0);
+    int ok = 1;
+    for (int i = 0; i < 5; i++) ok &= o5[i] == ((w5 >> (8 * i)) & 0xFF);
+    for (int i = 0; i < 3; i++) ok &= o6[i] == ((w6 >> (8 * i)) & 0xFF);
+    CHECK(ok);
+    CHECK(lrq_planes_code(o5, 5, 1) == 1 && lrq_planes_code(o5, 5, 7) == 22 && lrq_planes_code(o6, 6, 2) == 40);
 }
 
 static void test_pack_roundtrip(void) {
     uint64_t st = 7;
-    for (int bi = 0; bi < 4; bi++) {
+    for (int bi = 0; bi < N_BITS; bi++) {
         const int b = BITS[bi];
         for (int64_t n = 1; n <= 67; n++) {
             uint8_t c[67], back[67], row[68];
@@ -166,7 +182,9 @@ static int close_to(double got, double want, double tol) { return fabs(got - wan
 
 /* ------------------------------------------------------- the kernels -- */
 
-static const char *LEVELS[3] = {"scalar", "avx2", "avx512"};
+/* Every level of every architecture; those this build and CPU lack are skipped. */
+#define N_LEVELS 4
+static const char *LEVELS[N_LEVELS] = {"scalar", "avx2", "avx512", "neon"};
 
 static int cpu_has(const char *isa) {
     if (strcmp(isa, "scalar") == 0) return 1;
@@ -181,13 +199,16 @@ static int cpu_has(const char *isa) {
                __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") &&
                __builtin_cpu_supports("avx512vnni");
 #endif
+#if defined(LRQ_HAVE_NEON)
+    if (strcmp(isa, "neon") == 0) return 1; /* AArch64: Advanced SIMD is base ISA */
+#endif
     return 0;
 }
 
 /* Kernel sets to test: every level lrq has kernels for and this CPU runs. */
-static int impls(const lrq_planes_kernels *out[3], const char *names[3]) {
+static int impls(const lrq_planes_kernels *out[N_LEVELS], const char *names[N_LEVELS]) {
     int m = 0;
-    for (int i = 0; i < 3; i++) {
+    for (int i = 0; i < N_LEVELS; i++) {
         const lrq_planes_kernels *k = lrq_planes_get_isa(LEVELS[i]);
         if (!cpu_has(LEVELS[i])) {
             printf("  (no %s on this CPU: its planes kernels are not tested)\n", LEVELS[i]);
@@ -224,14 +245,14 @@ static void pick_shape(int shape, uint64_t *st, int32_t *group, int64_t *n) {
 /* For each shape: the reference against double, the K forms against dot in
  * the reference (bit for bit), every level against the reference. */
 static void test_kernels_random(void) {
-    const lrq_planes_kernels *ks[3];
-    const char *names[3];
+    const lrq_planes_kernels *ks[N_LEVELS];
+    const char *names[N_LEVELS];
     const int nk = impls(ks, names);
     const lrq_planes_kernels *ref = lrq_planes_ref();
     uint64_t st = 2026;
     int cases = 0;
     double worst_ref = 0, worst_simd = 0;
-    for (int bi = 0; bi < 4; bi++)
+    for (int bi = 0; bi < N_BITS; bi++)
         for (int shape = 0; shape < 7; shape++)
             for (int variant = 0; variant < 16; variant++) { /* bits 3+: a second random shape */
                 const int asym = variant & 1;
@@ -312,8 +333,8 @@ static void test_kernels_random(void) {
 /* Large K (not instantiated per K in the SIMD files) and the public
  * wrappers, which use the selected level. */
 static void test_many_replicas(void) {
-    const lrq_planes_kernels *ks[3];
-    const char *names[3];
+    const lrq_planes_kernels *ks[N_LEVELS];
+    const char *names[N_LEVELS];
     const int nk = impls(ks, names);
     uint64_t st = 99;
     const int K = LRQ_PLANES_MAX_K;
@@ -354,11 +375,11 @@ static void test_many_replicas(void) {
  * 1) moves every level's result outside the bound around the original
  * naive value. */
 static void test_corrupted_code(void) {
-    const lrq_planes_kernels *ks[3];
-    const char *names[3];
+    const lrq_planes_kernels *ks[N_LEVELS];
+    const char *names[N_LEVELS];
     const int nk = impls(ks, names);
     uint64_t st = 31;
-    for (int bi = 0; bi < 4; bi++) {
+    for (int bi = 0; bi < N_BITS; bi++) {
         prow p;
         prow_make(&p, BITS[bi], 256 + 64, 64, 1, 1, 0.5f, &st);
         const int64_t j = 256 + 37; /* inside the last group, in a SIMD tail of nothing: a full chunk */
@@ -381,11 +402,11 @@ static void test_corrupted_code(void) {
 /* ----------------------------------------------------- matrix-vector -- */
 
 static void test_matvec(void) {
-    const lrq_planes_kernels *ks[3];
-    const char *names[3];
+    const lrq_planes_kernels *ks[N_LEVELS];
+    const char *names[N_LEVELS];
     const int nk = impls(ks, names);
     uint64_t st = 4242;
-    for (int bi = 0; bi < 4; bi++) {
+    for (int bi = 0; bi < N_BITS; bi++) {
         const int bits = BITS[bi], K = 3, n_sets = 4;
         const int64_t ne0 = 32 * 7 + (bi == 1 ? 0 : 0), ne1 = 13;
         const int32_t group = bi == 2 ? (int32_t)ne0 : 32;
@@ -465,7 +486,7 @@ static void test_matvec(void) {
         bad = qp[0];
         bad.layout = LRQ_PARAMS_IN_BLOCKS;
         CHECK(lrq_planes_matvec(NULL, bits, ne0, ne1, codes, &bad, x[0], 0, 1, y[0]) == -1);
-        CHECK(lrq_planes_matvec(NULL, 5, ne0, ne1, codes, &qp[0], x[0], 0, 1, y[0]) == -1);
+        CHECK(lrq_planes_matvec(NULL, 7, ne0, ne1, codes, &qp[0], x[0], 0, 1, y[0]) == -1);
         CHECK(lrq_planes_matvec(NULL, bits, ne0, ne1, codes, &qp[0], x[0], 5, ne1 + 1, y[0]) == -1 &&
               strstr(lrq_err_get(), "rows"));
         CHECK(lrq_planes_matvec_k(NULL, bits, ne0, ne1, codes, 0, qp, x[0], 0, 1, y) == -1);

@@ -4,7 +4,7 @@
 #include "fmt/planes.h"
 #include "core/core.h"
 
-int lrq_planes_bits_ok(int bits) { return bits == 2 || bits == 3 || bits == 4 || bits == 8; }
+int lrq_planes_bits_ok(int bits) { return (bits >= 2 && bits <= 6) || bits == 8; }
 
 int lrq_planes_row_bytes(int bits, int64_t n, size_t *out) {
     if (!lrq_planes_bits_ok(bits)) return lrq_err_set("planes: unsupported code width %d bits", bits);

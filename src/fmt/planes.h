@@ -1,5 +1,5 @@
 /* planes.h — the code array of a "planes" tensor (LRQ_PARAMS_PLANES, see
- * fmt/tensor.h): b-bit unsigned codes, b in {2, 3, 4, 8}, stored apart from
+ * fmt/tensor.h): b-bit unsigned codes, b in {2, 3, 4, 5, 6, 8}, stored apart from
  * their quantization parameters.
  *
  * Layout (the contract every kernel reads):
@@ -9,13 +9,14 @@
  *    b = 2 byte 0 holds codes 0..3 (code 0 in bits 0-1), for b = 4 code 0 is
  *    the low nibble, and for b = 3 eight codes fill exactly three bytes, a
  *    code may straddle two bytes (code 2 = bits 6-7 of byte 0 + bit 0 of
- *    byte 1);
+ *    byte 1); likewise 8 codes of b = 5 fill 5 bytes and 4 codes of b = 6
+ *    fill 3 bytes (codes straddle byte boundaries there too);
  *  - every row starts on a byte boundary: the row stride is
  *    ceil(n * b / 8) bytes, and the unused high bits of a row's last byte are
  *    zero (the packer writes them so; readers ignore them);
  *  - rows follow each other ([ne1][stride]); the parameters live in separate
  *    float planes scale/zero [n_sets][ne1][n / group] (fmt/tensor.h).
- * Why dense, also for 3 bits: the codes are what a matrix-vector product
+ * Why dense, also for 3, 5 and 6 bits: the codes are what a matrix-vector product
  * streams from memory, so their size is the cost; padding 3-bit codes to 4
  * would cost a third more traffic.
  */
@@ -25,7 +26,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* 1 if b is a supported code width (2, 3, 4 or 8). */
+/* 1 if b is a supported code width (2, 3, 4, 5, 6 or 8). */
 int lrq_planes_bits_ok(int bits);
 
 /* Bytes of one row of n codes of `bits` bits: ceil(n * bits / 8), in *out.
@@ -54,7 +55,7 @@ static inline unsigned lrq_planes_code(const uint8_t *row, int bits, int64_t j) 
     const size_t byte = (size_t)(p >> 3);
     const unsigned sh = (unsigned)(p & 7);
     unsigned v = (unsigned)row[byte] >> sh;
-    if (sh + (unsigned)bits > 8) v |= (unsigned)row[byte + 1] << (8 - sh); /* straddles (3 bits only) */
+    if (sh + (unsigned)bits > 8) v |= (unsigned)row[byte + 1] << (8 - sh); /* straddles (3, 5, 6 bits) */
     return v & ((1u << bits) - 1u);
 }
 

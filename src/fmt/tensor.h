@@ -26,6 +26,13 @@ typedef struct lrq_qparams {
     const float *scale;   /* [n_sets][ne1][ne0 / group] */
     const float *zero;    /* [n_sets][ne1][ne0 / group], or NULL (symmetric: zero 0) */
     float offset;         /* grid offset o, in steps */
+    /* Non-uniform grid (lq codebook formats, docs/formats.md): NULL = the
+     * uniform grid (code q has value q); else code q of row r has value
+     * codebook[(cb_rows == 1 ? 0 : r) * 2^bits + q], and
+     *     w[r][j] = scale * (codebook[..][q] - zero + offset).
+     * A view carries its own codebook pointer (replica views may differ). */
+    const float *codebook;
+    int32_t cb_rows;      /* 1 (one codebook per tensor) or ne1 (one per row) */
 } lrq_qparams;
 
 /* A weight tensor. ne[0] is the row length (input features of a linear

@@ -71,19 +71,39 @@ static lrq_type_traits traits[LRQ_TYPE_COUNT] = {
     [LRQ_TYPE_Q2_0] = T_SIZE("q2_0", 64, SZ_HALF + 16),
 };
 
-lrq_type_traits *lrq_type_row(int type) {
+/* The lq rows (docs/formats.md): code arrays of planes tensors. No
+ * to_float or kernels here: the parameters are not in the codes, so the
+ * weights loader attaches them (fmt/lq_gguf.c) and nn/linear.c computes with
+ * kern/planes.h. Activations stay F32 (the planes kernels take F32 x). */
+#define T_LQ(nm, b) { .name = nm, .blck_size = 8, .type_size = b, .vec_dot_type = LRQ_TYPE_F32, \
+                      .param_layout = LRQ_PARAMS_PLANES }
+static lrq_type_traits lq_traits[9] = {
+    [2] = T_LQ("lq2", 2), [3] = T_LQ("lq3", 3), [4] = T_LQ("lq4", 4),
+    [5] = T_LQ("lq5", 5), [6] = T_LQ("lq6", 6), [8] = T_LQ("lq8", 8),
+};
+
+int lrq_type_lq(int bits) {
+    return bits >= 0 && bits < 9 && lq_traits[bits].name ? LRQ_TYPE_LQ_BASE + bits : -1;
+}
+
+int lrq_type_lq_bits(int type) {
+    if (type < LRQ_TYPE_LQ_BASE || type > LRQ_TYPE_LQ_BASE + 8) return 0;
+    return lq_traits[type - LRQ_TYPE_LQ_BASE].name ? type - LRQ_TYPE_LQ_BASE : 0;
+}
+
+static lrq_type_traits *row_of(int type) {
+    if (lrq_type_lq_bits(type)) return &lq_traits[type - LRQ_TYPE_LQ_BASE];
     if (type < 0 || type >= LRQ_TYPE_COUNT || traits[type].blck_size == 0) return NULL;
     return &traits[type];
 }
 
-const lrq_type_traits *lrq_type_get(int type) {
-    if (type < 0 || type >= LRQ_TYPE_COUNT || traits[type].blck_size == 0) return NULL;
-    return &traits[type];
-}
+lrq_type_traits *lrq_type_row(int type) { return row_of(type); }
+
+const lrq_type_traits *lrq_type_get(int type) { return row_of(type); }
 
 const char *lrq_type_name(int type) {
-    if (type < 0 || type >= LRQ_TYPE_COUNT || !traits[type].name) return "unknown";
-    return traits[type].name;
+    const lrq_type_traits *t = row_of(type);
+    return t && t->name ? t->name : "unknown";
 }
 
 int lrq_type_supported(int type) {
@@ -92,12 +112,13 @@ int lrq_type_supported(int type) {
      * as one that loads a model. Idempotent and cheap after the first call. */
     lrq_types_init();
     const lrq_type_traits *t = lrq_type_get(type);
+    if (t && t->param_layout == LRQ_PARAMS_PLANES) return 1;
     return t && t->to_float && t->vec_dot;
 }
 
 int lrq_row_size(int type, int64_t n, size_t *out) {
-    if (type < 0 || type >= LRQ_TYPE_COUNT || traits[type].blck_size == 0 || n < 0) return -1;
-    const lrq_type_traits *t = &traits[type];
+    const lrq_type_traits *t = row_of(type);
+    if (!t || n < 0) return -1;
     if (n % t->blck_size) return -1;
     return lrq_mul_size((size_t)(n / t->blck_size), t->type_size, out);
 }

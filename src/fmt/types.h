@@ -59,8 +59,25 @@ enum lrq_type {
      * a year, so a range starting at 0x4C520000 ('L','R' in the top bytes)
      * cannot collide with a future ggml id. */
     LRQ_TYPE_LRQ_FIRST = 0x4C520000,
+    /* The "lq" family (docs/formats.md): the code array of a planes tensor
+     * with b-bit codes (fmt/planes.h); its parameters are companion tensors.
+     * The id is LRQ_TYPE_LQ_BASE + b. A row of n codes is n / 8 "blocks" of
+     * b bytes (8 codes fill exactly b bytes), so GGUF readers that compute
+     * sizes from block size and bytes work unchanged; ne[0] % 8 == 0. */
+    LRQ_TYPE_LQ_BASE = LRQ_TYPE_LRQ_FIRST + 0x20,
+    LRQ_TYPE_LQ2 = LRQ_TYPE_LQ_BASE + 2,
+    LRQ_TYPE_LQ3 = LRQ_TYPE_LQ_BASE + 3,
+    LRQ_TYPE_LQ4 = LRQ_TYPE_LQ_BASE + 4,
+    LRQ_TYPE_LQ5 = LRQ_TYPE_LQ_BASE + 5,
+    LRQ_TYPE_LQ6 = LRQ_TYPE_LQ_BASE + 6,
+    LRQ_TYPE_LQ8 = LRQ_TYPE_LQ_BASE + 8,
     LRQ_TYPE_LRQ_LAST = 0x4C5200FF
 };
+
+/* The lq type id of b-bit codes (b in 2..6 or 8), or -1. */
+int lrq_type_lq(int bits);
+/* The code width of an lq type id, or 0 if `type` is not one. */
+int lrq_type_lq_bits(int type);
 
 #define LRQ_QK_K 256
 
@@ -78,7 +95,7 @@ typedef void (*lrq_gemm_fn)(int64_t K, const void *W, size_t w_stride, int nr, c
 /* Where a type keeps its quantization parameters (scales, minima, grid
  * offsets). llama.cpp's block types carry them inside each block; lrq's own
  * formats keep codes and parameters in separate planes (see lrq_qparams in
- * model/weights.h) so that K parameter sets can share one code array. */
+ * fmt/tensor.h) so that K parameter sets can share one code array. */
 enum lrq_param_layout { LRQ_PARAMS_NONE = 0, LRQ_PARAMS_IN_BLOCKS = 1, LRQ_PARAMS_PLANES = 2 };
 
 typedef struct lrq_type_traits {
@@ -113,7 +130,9 @@ lrq_type_traits *lrq_type_row(int type);
 /* Name of a type id ("q4_K"), or "unknown" for ids without traits. */
 const char *lrq_type_name(int type);
 
-/* 1 if lrq can dequantize and matmul this type (after lrq_types_init). */
+/* 1 if lrq can dequantize and matmul this type (after lrq_types_init). The
+ * lq types count as supported: a loaded lq tensor carries its parameter
+ * planes (fmt/lq_gguf.h) and nn/linear.c computes it with kern/planes.h. */
 int lrq_type_supported(int type);
 
 /* Bytes of a row of n values; -1 in *ok if n is not a multiple of the block

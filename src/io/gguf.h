@@ -166,6 +166,19 @@ int lrq_gguf_writer_set_arr_str(lrq_gguf_writer *w, const char *key, uint64_t n,
  * NULL data for a non-empty tensor. ne has n_dims entries. */
 int lrq_gguf_writer_add_tensor(lrq_gguf_writer *w, const char *name, int type, uint32_t n_dims,
                                const int64_t *ne, const void *data);
+/* A tensor whose data is produced while the file is written, for writers
+ * that must not hold the whole model (lrq quantize): at its turn, in tensor
+ * order, lrq_gguf_writer_write calls fill(ud, index, sink), which must hand
+ * exactly the tensor's size in bytes to lrq_gguf_sink_put (in any number of
+ * pieces) and return 0; returning -1 (with lrq_err_set) aborts the write,
+ * leaving no file behind. Same checks as add_tensor otherwise. */
+typedef struct lrq_gguf_sink lrq_gguf_sink;
+typedef int (*lrq_gguf_fill_fn)(void *ud, size_t index, lrq_gguf_sink *sink);
+int lrq_gguf_writer_add_tensor_fill(lrq_gguf_writer *w, const char *name, int type, uint32_t n_dims,
+                                    const int64_t *ne, lrq_gguf_fill_fn fill, void *ud);
+/* Append n bytes of the tensor being filled: 0, or -1 with an error (more
+ * bytes than the tensor holds; a write failure). */
+int lrq_gguf_sink_put(lrq_gguf_sink *sink, const void *p, size_t n);
 /* Copy every key of `src` in order (deep copies; an existing key of the
  * same name is replaced in place), then every tensor (data referenced from
  * src's mapping: keep src open until the write). On error the writer holds

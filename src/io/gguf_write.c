@@ -39,6 +39,8 @@ typedef struct wtensor {
     int64_t ne[LRQ_GGUF_MAX_DIMS];
     size_t nbytes;
     const void *data;
+    lrq_gguf_fill_fn fill;  /* streamed tensor: produces the data at write time (data is then NULL) */
+    void *fill_ud;
 } wtensor;
 
 /* Open-addressing name index (slot = entry index + 1, 0 = empty). */
@@ -321,8 +323,8 @@ int lrq_gguf_writer_set_arr_str(lrq_gguf_writer *w, const char *key, uint64_t n,
 
 /* ---- tensors ---- */
 
-int lrq_gguf_writer_add_tensor(lrq_gguf_writer *w, const char *name, int type, uint32_t n_dims,
-                               const int64_t *ne, const void *data) {
+static int add_tensor(lrq_gguf_writer *w, const char *name, int type, uint32_t n_dims, const int64_t *ne,
+                      const void *data, lrq_gguf_fill_fn fill, void *fill_ud) {
     if (!name || !name[0]) return lrq_err_set("gguf writer: empty tensor name");
     char tb[LRQ_GGUF_SAFE_NAME_BUF];
     const char *tname = lrq_gguf_safe_name(name, tb);
@@ -339,7 +341,7 @@ int lrq_gguf_writer_add_tensor(lrq_gguf_writer *w, const char *name, int type, u
     if (n_dims < 1 || n_dims > LRQ_GGUF_MAX_DIMS) {
         return lrq_err_set("gguf writer: tensor '%s': n_dims %" PRIu32 " not in 1..%d", tname, n_dims, LRQ_GGUF_MAX_DIMS);
     }
-    wtensor t = {.type = type, .n_dims = n_dims, .data = data};
+    wtensor t = {.type = type, .n_dims = n_dims, .data = data, .fill = fill, .fill_ud = fill_ud};
     uint64_t nel = 1;
     for (int j = 0; j < LRQ_GGUF_MAX_DIMS; j++) {
         t.ne[j] = (uint32_t)j < n_dims ? ne[j] : 1;
@@ -359,7 +361,7 @@ int lrq_gguf_writer_add_tensor(lrq_gguf_writer *w, const char *name, int type, u
     if (lrq_row_size(type, t.ne[0], &row) || rows > SIZE_MAX || lrq_mul_size(row, (size_t)rows, &t.nbytes)) {
         return lrq_err_set("gguf writer: tensor '%s': size in bytes overflows", tname);
     }
-    if (t.nbytes && !data) return lrq_err_set("gguf writer: tensor '%s': no data", tname);
+    if (t.nbytes && !data && !fill) return lrq_err_set("gguf writer: tensor '%s': no data", tname);
     if (ntab_reserve(&w->t_tab, w->n_t, t_get, w)) return -1;
     if (w->n_t == w->cap_t) {
         size_t cap = w->cap_t ? w->cap_t * 2 : 64;
@@ -375,6 +377,17 @@ int lrq_gguf_writer_add_tensor(lrq_gguf_writer *w, const char *name, int type, u
     ntab_find(&w->t_tab, tname, t_get, w, &fs);
     w->t_tab.slot[fs] = ++w->n_t;
     return 0;
+}
+
+int lrq_gguf_writer_add_tensor(lrq_gguf_writer *w, const char *name, int type, uint32_t n_dims,
+                               const int64_t *ne, const void *data) {
+    return add_tensor(w, name, type, n_dims, ne, data, NULL, NULL);
+}
+
+int lrq_gguf_writer_add_tensor_fill(lrq_gguf_writer *w, const char *name, int type, uint32_t n_dims,
+                                    const int64_t *ne, lrq_gguf_fill_fn fill, void *ud) {
+    if (!fill) return lrq_err_set("gguf writer: tensor '%s': no fill function", name ? name : "");
+    return add_tensor(w, name, type, n_dims, ne, NULL, fill, ud);
 }
 
 int lrq_gguf_writer_copy_all(lrq_gguf_writer *w, const lrq_gguf *src) {
@@ -504,6 +517,22 @@ static void put_value(wbuf *b, const lrq_gguf_value *v) {
     for (uint64_t i = 0; i < v->v.arr.n; i++) put_value(b, &v->v.arr.items[i]);
 }
 
+/* What a fill function writes through: the output buffer, and the bytes
+ * the tensor still expects (a fill may not write more, nor fewer). */
+struct lrq_gguf_sink {
+    wbuf *b;
+    size_t left;
+    const char *name;
+};
+
+int lrq_gguf_sink_put(lrq_gguf_sink *s, const void *p, size_t n) {
+    if (n > s->left) return lrq_err_set("gguf writer: tensor '%s': fill wrote more than the tensor's size", s->name);
+    put(s->b, p, n);
+    s->left -= n;
+    if (s->b->err) return lrq_err_set("write failed: %s", strerror(s->b->err));
+    return 0;
+}
+
 static uint32_t writer_alignment(const lrq_gguf_writer *w) {
     size_t i = w->kv_tab.cap ? ntab_find(&w->kv_tab, "general.alignment", kv_get, w, NULL) : SIZE_MAX;
     /* set() only accepts a uint32 power of two for this key */
@@ -564,13 +593,28 @@ int lrq_gguf_writer_write(lrq_gguf_writer *w, const char *path) {
     /* llama.cpp pads here even when there are no tensors; so do we (readers
      * do not require it). */
     pad(&b, align);
-    for (size_t i = 0; i < w->n_t; i++) {
-        put(&b, w->t[i].data, w->t[i].nbytes);
+    int fill_failed = 0;
+    for (size_t i = 0; i < w->n_t && !fill_failed && !b.err; i++) {
+        const wtensor *t = &w->t[i];
+        if (t->fill) {
+            lrq_gguf_sink s = {.b = &b, .left = t->nbytes, .name = t->name};
+            if (t->fill(t->fill_ud, i, &s)) fill_failed = 1;
+            else if (s.left) {
+                lrq_err_set("gguf writer: tensor '%s': fill wrote %zu bytes short of the tensor's size", t->name, s.left);
+                fill_failed = 1;
+            }
+        } else {
+            put(&b, t->data, t->nbytes);
+        }
         pad(&b, align);
     }
     flush(&b);
     free(b.buf);
     free(offs);
+    if (fill_failed) {
+        lrq_atomic_abort(&af);
+        return lrq_err_prefix("%s", path);
+    }
     if (b.err) {
         lrq_atomic_abort(&af);
         return lrq_err_set("%s: write failed: %s", path, strerror(b.err));

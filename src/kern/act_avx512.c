@@ -22,6 +22,9 @@
 #include <immintrin.h>
 #include <string.h>
 
+/* Round to nearest even, no exceptions (an immediate: a macro, not a variable, so clang accepts it). */
+#define ACT_RND (_MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)
+
 /* One block of 32 values: the codes to q, returns d, *isum the int32 sum. */
 static inline float q8_block(const float *x, int8_t *q, int32_t *isum) {
     const __m256 absmask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
@@ -38,12 +41,19 @@ static inline float q8_block(const float *x, int8_t *q, int32_t *isum) {
     const float d = amax / 127.0f;
     const float id = amax != 0.0f ? 127.0f / amax : 0.0f;
     const __m512 idv = _mm512_set1_ps(id);
-    const int rnd = _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC;
-    const __m512i i0 = _mm512_cvtps_epi32(_mm512_roundscale_ps(_mm512_mul_ps(_mm512_loadu_ps(x), idv), rnd));
-    const __m512i i1 = _mm512_cvtps_epi32(_mm512_roundscale_ps(_mm512_mul_ps(_mm512_loadu_ps(x + 16), idv), rnd));
+    const __m512i i0 = _mm512_cvtps_epi32(_mm512_roundscale_ps(_mm512_mul_ps(_mm512_loadu_ps(x), idv), ACT_RND));
+    const __m512i i1 = _mm512_cvtps_epi32(_mm512_roundscale_ps(_mm512_mul_ps(_mm512_loadu_ps(x + 16), idv), ACT_RND));
     _mm_storeu_si128((__m128i *)(void *)q, _mm512_cvtsepi32_epi8(i0));
     _mm_storeu_si128((__m128i *)(void *)(q + 16), _mm512_cvtsepi32_epi8(i1));
-    *isum = _mm512_reduce_add_epi32(_mm512_add_epi32(i0, i1)); /* integer: any order, wrapping */
+    /* The int32 sum wraps (NaN/Inf inputs give INT_MIN codes, as in the
+     * spec): vector adds wrap by definition, the last four lanes are summed
+     * as unsigned (gcc's _mm512_reduce_add_epi32 adds as signed int: UB). */
+    const __m512i s16 = _mm512_add_epi32(i0, i1);
+    const __m256i s8 = _mm256_add_epi32(_mm512_castsi512_si256(s16), _mm512_extracti64x4_epi64(s16, 1));
+    const __m128i s4 = _mm_add_epi32(_mm256_castsi256_si128(s8), _mm256_extracti128_si256(s8, 1));
+    uint32_t l[4];
+    _mm_storeu_si128((__m128i *)(void *)l, s4);
+    *isum = (int32_t)(l[0] + l[1] + l[2] + l[3]);
     return d;
 }
 

@@ -1,7 +1,9 @@
 /* dispatch.c — run-time kernel selection: detects the CPU's SIMD level once
  * and registers the dot-product and tile kernels of that level into the
  * traits rows of fmt/types.c (the reference kernels are registered too: they
- * are the specification the tests compare against). */
+ * are the specification the tests compare against). Levels: "scalar"
+ * everywhere; "avx2", "avx512" on x86-64 (CPUID); "neon" on AArch64 (always
+ * present). LRQ_ISA=<level> caps the choice at a level this CPU has. */
 #include "fmt/types.h"
 #include "kern/dots.h"
 #include "kern/gemm.h"
@@ -19,16 +21,19 @@ static const char *isa_name = "scalar";
 static char isa_note[160];
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 
-/* One row per computable type: its scalar reference and per-ISA kernels. */
+/* One row per computable type: its scalar reference and per-ISA kernels
+ * (NULL: none at that level, the reference is used). */
 typedef struct {
     int type;
-    lrq_vec_dot_fn ref, avx2, avx512;
+    lrq_vec_dot_fn ref, avx2, avx512, neon;
 } dot_row;
 
 #if defined(LRQ_HAVE_X86)
-#define DOTS(T, t) { LRQ_TYPE_##T, lrq_dot_##t##_ref, lrq_dot_##t##_avx2, lrq_dot_##t##_avx512 }
+#define DOTS(T, t) { LRQ_TYPE_##T, lrq_dot_##t##_ref, lrq_dot_##t##_avx2, lrq_dot_##t##_avx512, NULL }
+#elif defined(LRQ_HAVE_NEON)
+#define DOTS(T, t) { LRQ_TYPE_##T, lrq_dot_##t##_ref, NULL, NULL, lrq_dot_##t##_neon }
 #else
-#define DOTS(T, t) { LRQ_TYPE_##T, lrq_dot_##t##_ref, NULL, NULL }
+#define DOTS(T, t) { LRQ_TYPE_##T, lrq_dot_##t##_ref, NULL, NULL, NULL }
 #endif
 static const dot_row dots[] = {
     DOTS(F32, f32), DOTS(F16, f16), DOTS(BF16, bf16), DOTS(Q4_0, q4_0), DOTS(Q4_1, q4_1),
@@ -39,6 +44,9 @@ static const dot_row dots[] = {
 };
 #undef DOTS
 
+/* The best level of this CPU. AArch64's Advanced SIMD is part of the base
+ * ISA (every AArch64 CPU and OS has it), so an AArch64 build always has
+ * "neon" and needs no detection. */
 static const char *detect(void) {
 #if defined(LRQ_HAVE_X86)
     __builtin_cpu_init();
@@ -50,33 +58,54 @@ static const char *detect(void) {
     int f16c = __get_cpuid(1, &a, &b, &cx, &d) && (cx & (1u << 29));
     int has2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && f16c;
     return has512 && has2 ? "avx512" : has2 ? "avx2" : "scalar";
+#elif defined(LRQ_HAVE_NEON)
+    return "neon";
 #else
     return "scalar";
 #endif
 }
 
-static int rank(const char *isa) { return strcmp(isa, "avx512") == 0 ? 2 : strcmp(isa, "avx2") == 0 ? 1 : 0; }
+/* Levels in order of capability; a level of another architecture ranks -1
+ * (not available here). */
+static int rank(const char *isa) {
+#if defined(LRQ_HAVE_X86)
+    if (strcmp(isa, "avx512") == 0) return 2;
+    if (strcmp(isa, "avx2") == 0) return 1;
+#elif defined(LRQ_HAVE_NEON)
+    if (strcmp(isa, "neon") == 0) return 1;
+#endif
+    return strcmp(isa, "scalar") == 0 ? 0 : -1;
+}
+
+static int known_isa(const char *isa) {
+    return !strcmp(isa, "scalar") || !strcmp(isa, "avx2") || !strcmp(isa, "avx512") || !strcmp(isa, "neon");
+}
 
 static void init_once_fn(void) {
     const char *best = detect(), *pick = best;
     const char *want = getenv("LRQ_ISA");
     if (want && *want) {
-        if (strcmp(want, "scalar") && strcmp(want, "avx2") && strcmp(want, "avx512"))
-            snprintf(isa_note, sizeof isa_note, "LRQ_ISA=%.32s is not one of scalar, avx2, avx512; using %s", want,
-                     best);
-        else if (rank(want) > rank(best))
+        if (!known_isa(want))
+            snprintf(isa_note, sizeof isa_note, "LRQ_ISA=%.32s is not one of scalar, avx2, avx512, neon; using %s",
+                     want, best);
+        else if (rank(want) < 0 || rank(want) > rank(best))
             snprintf(isa_note, sizeof isa_note, "LRQ_ISA=%.32s: this CPU lacks it; using %s", want, best);
         else
             pick = want;
     }
-    const int lvl = rank(pick);
+    const int x86 = strcmp(pick, "avx2") == 0 || strcmp(pick, "avx512") == 0;
+    const int lvl = rank(pick), neon = strcmp(pick, "neon") == 0;
     for (size_t i = 0; i < sizeof dots / sizeof dots[0]; i++) {
         lrq_type_traits *t = lrq_type_row(dots[i].type);
         t->vec_dot_ref = dots[i].ref;
-        t->vec_dot = lvl == 2 && dots[i].avx512 ? dots[i].avx512 : lvl >= 1 && dots[i].avx2 ? dots[i].avx2 : dots[i].ref;
+        lrq_vec_dot_fn f = dots[i].ref;
+        if (x86 && lvl == 2 && dots[i].avx512) f = dots[i].avx512;
+        else if (x86 && lvl >= 1 && dots[i].avx2) f = dots[i].avx2;
+        else if (neon && dots[i].neon) f = dots[i].neon;
+        t->vec_dot = f;
         lrq_vec_dot_fn gdot = NULL;
         int r = 0, c = 0;
-        lrq_gemm_fn g = lvl ? lrq_gemm_get_isa(dots[i].type, pick, &r, &c, &gdot) : NULL;
+        lrq_gemm_fn g = lvl > 0 ? lrq_gemm_get_isa(dots[i].type, pick, &r, &c, &gdot) : NULL;
         /* a tile kernel is only used with the vec_dot it reproduces bit for bit (gemm.h) */
         if (g && gdot == t->vec_dot) {
             t->gemm = g;

@@ -3,12 +3,13 @@
  * result in *s. lrq_dot_<t>_ref is the scalar reference (the specification,
  * written as llama.cpp's generic code computes it); _avx2 / _avx512 compute
  * the same value in llama.cpp's x86 order and are tested against the
- * reference. kern/dispatch.c registers the fastest one for this CPU into the
+ * reference; _neon (AArch64 builds only) returns the reference's bits
+ * exactly. kern/dispatch.c registers the fastest one for this CPU into the
  * type's traits row.
  *
- *  src/kern/dot_legacy_{ref,avx2,avx512}.c  f32 f16 bf16 q4_0 q4_1 q5_0 q5_1 q8_0 iq4_nl
- *  src/kern/dot_k_{ref,avx2,avx512}.c       q2_K .. q6_K (x Q8_K)
- *  src/kern/dot_iq_{ref,avx2,avx512}.c      iq2_xxs iq2_xs iq2_s iq3_xxs iq3_s iq4_xs (x Q8_K)
+ *  src/kern/dot_legacy_{ref,avx2,avx512,neon}.c  f32 f16 bf16 q4_0 q4_1 q5_0 q5_1 q8_0 iq4_nl
+ *  src/kern/dot_k_{ref,avx2,avx512,neon}.c       q2_K .. q6_K (x Q8_K)
+ *  src/kern/dot_iq_{ref,avx2,avx512}.c           iq2_xxs iq2_xs iq2_s iq3_xxs iq3_s iq4_xs (x Q8_K)
  *  src/kern/act_avx512.c                    Q8_0 / Q8_1 activation rounding
  */
 #ifndef LRQ_KERN_DOTS_H
@@ -19,7 +20,8 @@
 #define LRQ_DECL_DOTS(t)                                                          \
     void lrq_dot_##t##_ref(int64_t n, float *s, const void *x, const void *y);    \
     void lrq_dot_##t##_avx2(int64_t n, float *s, const void *x, const void *y);   \
-    void lrq_dot_##t##_avx512(int64_t n, float *s, const void *x, const void *y);
+    void lrq_dot_##t##_avx512(int64_t n, float *s, const void *x, const void *y);  \
+    void lrq_dot_##t##_neon(int64_t n, float *s, const void *x, const void *y);
 
 LRQ_DECL_DOTS(f32)
 LRQ_DECL_DOTS(f16)

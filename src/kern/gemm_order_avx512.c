@@ -22,6 +22,8 @@
 #include "kern/bf16_csr.h"
 #include "core/core.h"
 
+#include "kern/hsum_avx512.h"
+
 #include <immintrin.h>
 
 /* Tiles: F16 4 rows x 6 tokens (24 accumulators + 4 weight vectors + 1
@@ -33,25 +35,6 @@
 #define BF16_TC 4
 #define MAX_TN 24
 
-/* hsum16 (order.h: lanes i+8 onto i, then i+4 onto i, then (0+2) + (1+3))
- * of 16 vectors at once, with the same pairs added at every level. Output
- * o = 4k + j lands in lane 4j + k of the result. */
-static inline __m512 hsum16x16(const __m512 v[16]) {
-    __m512 l1[8], l2[4], l3[2];
-    for (int k = 0; k < 8; k++) /* i+8 onto i: [o=2k lanes 0-7 | o=2k+1 lanes 0-7] */
-        l1[k] = _mm512_add_ps(_mm512_shuffle_f32x4(v[2 * k], v[2 * k + 1], 0x44),
-                              _mm512_shuffle_f32x4(v[2 * k], v[2 * k + 1], 0xee));
-    for (int k = 0; k < 4; k++) /* i+4 onto i: 128-bit chunk j = output 4k + j */
-        l2[k] = _mm512_add_ps(_mm512_shuffle_f32x4(l1[2 * k], l1[2 * k + 1], 0x88),
-                              _mm512_shuffle_f32x4(l1[2 * k], l1[2 * k + 1], 0xdd));
-    for (int k = 0; k < 2; k++) { /* 0+2, 1+3 */
-        const __m512d a = _mm512_castps_pd(l2[2 * k]), b = _mm512_castps_pd(l2[2 * k + 1]);
-        l3[k] = _mm512_add_ps(_mm512_castpd_ps(_mm512_unpacklo_pd(a, b)), _mm512_castpd_ps(_mm512_unpackhi_pd(a, b)));
-    }
-    /* (0+2) + (1+3) */
-    return _mm512_add_ps(_mm512_shuffle_ps(l3[0], l3[1], 0x88), _mm512_shuffle_ps(l3[0], l3[1], 0xdd));
-}
-
 /* Reduces the accumulators acc[r * tc + c] of a tr x tc tile and stores the
  * nr x nc real outputs: C[c * cs + r]. */
 static inline void reduce_store(const __m512 *acc, int tr, int tc, int nr, int nc, float *C, size_t cs) {
@@ -61,7 +44,7 @@ static inline void reduce_store(const __m512 *acc, int tr, int tc, int nr, int n
         __m512 v[16];
         for (int i = 0; i < 16; i++) v[i] = acc[g + i < tn ? g + i : tn - 1]; /* padding: computed, dropped */
         float t[16];
-        _mm512_storeu_ps(t, hsum16x16(v));
+        _mm512_storeu_ps(t, lrq_hsum16x16(v));
         for (int i = 0; i < 16; i++) o[g + i] = t[4 * (i % 4) + i / 4];
     }
     for (int c = 0; c < nc; c++)

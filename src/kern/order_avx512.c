@@ -19,29 +19,14 @@
 #include "kern/order.h"
 #include "core/core.h"
 
+#include "kern/hsum_avx512.h"
+
 #include <immintrin.h>
 #include <pthread.h>
 
 const lrq_order_kernels *lrq_order_avx2(void);
 
-/* hsum16 of 16 vectors at once: output o lands in lane 4 (o % 4) + o / 4. */
-static inline __m512 hsum16x16(const __m512 v[16]) {
-    __m512 l1[8], l2[4], l3[2];
-    for (int k = 0; k < 8; k++) /* i+8 onto i: [o=2k lanes 0-7 | o=2k+1 lanes 0-7] */
-        l1[k] = _mm512_add_ps(_mm512_shuffle_f32x4(v[2 * k], v[2 * k + 1], 0x44),
-                              _mm512_shuffle_f32x4(v[2 * k], v[2 * k + 1], 0xee));
-    for (int k = 0; k < 4; k++) /* i+4 onto i: 128-bit chunk j = output 4k + j */
-        l2[k] = _mm512_add_ps(_mm512_shuffle_f32x4(l1[2 * k], l1[2 * k + 1], 0x88),
-                              _mm512_shuffle_f32x4(l1[2 * k], l1[2 * k + 1], 0xdd));
-    for (int k = 0; k < 2; k++) { /* 0+2, 1+3 */
-        const __m512d a = _mm512_castps_pd(l2[2 * k]), b = _mm512_castps_pd(l2[2 * k + 1]);
-        l3[k] = _mm512_add_ps(_mm512_castpd_ps(_mm512_unpacklo_pd(a, b)), _mm512_castpd_ps(_mm512_unpackhi_pd(a, b)));
-    }
-    /* (0+2) + (1+3) */
-    return _mm512_add_ps(_mm512_shuffle_ps(l3[0], l3[1], 0x88), _mm512_shuffle_ps(l3[0], l3[1], 0xdd));
-}
-
-/* Stores the n <= 16 sums of a hsum16x16 result in row order. */
+/* Stores the n <= 16 sums of an lrq_hsum16x16 result in row order. */
 static inline void store_sums(__m512 s, int n, float *out) {
     float t[16];
     _mm512_storeu_ps(t, s);
@@ -73,7 +58,7 @@ static void f32_vec_rows(int64_t n, const float *x, int64_t xs, int nr, const fl
             a1 = _mm512_add_ps(a1, a3);
             v[r] = _mm512_add_ps(a0, a1);
         }
-        store_sums(hsum16x16(v), m, out + r0);
+        store_sums(lrq_hsum16x16(v), m, out + r0);
         if (np < n)
             for (int r = 0; r < m; r++) {
                 const float *xr = x + (int64_t)(r0 + r) * xs;
@@ -107,7 +92,7 @@ static void f32_gemm_rows(int64_t n, const float *x, int64_t xs, int nr, const f
                 }
             for (int r = 0; r < 8; r++) v[h + r] = a[r];
         }
-        store_sums(hsum16x16(v), m, out + r0);
+        store_sums(lrq_hsum16x16(v), m, out + r0);
     }
 }
 

@@ -13,12 +13,19 @@
 const lrq_planes_kernels *lrq_planes_avx2(void);
 const lrq_planes_kernels *lrq_planes_avx512(void);
 #endif
+#if defined(LRQ_HAVE_NEON)
+/* planes_neon.c: AArch64 builds (every AArch64 CPU has the level). */
+const lrq_planes_kernels *lrq_planes_neon(void);
+#endif
 
 const lrq_planes_kernels *lrq_planes_get_isa(const char *isa) {
     if (strcmp(isa, "scalar") == 0) return lrq_planes_ref();
 #if defined(LRQ_HAVE_X86)
     if (strcmp(isa, "avx2") == 0) return lrq_planes_avx2();
     if (strcmp(isa, "avx512") == 0) return lrq_planes_avx512();
+#endif
+#if defined(LRQ_HAVE_NEON)
+    if (strcmp(isa, "neon") == 0) return lrq_planes_neon();
 #endif
     return NULL;
 }
@@ -65,7 +72,7 @@ static int check_matrix(int bits, int64_t ne0, int64_t ne1, const uint8_t *codes
 }
 
 /* Checks one view against the matrix (and the group of the first view). */
-static int check_view(const lrq_qparams *qp, int64_t ne0, int32_t group0) {
+static int check_view(const lrq_qparams *qp, int64_t ne0, int64_t ne1, int32_t group0) {
     if (qp->layout != LRQ_PARAMS_PLANES) return lrq_err_set("planes matvec: view is not a planes layout");
     if (qp->group < 1 || ne0 % qp->group != 0)
         return lrq_err_set("planes matvec: group %d does not divide the row length %lld", (int)qp->group,
@@ -75,7 +82,14 @@ static int check_view(const lrq_qparams *qp, int64_t ne0, int32_t group0) {
     if (qp->n_sets < 1 || qp->set < 0 || qp->set >= qp->n_sets)
         return lrq_err_set("planes matvec: set %d of %d", (int)qp->set, (int)qp->n_sets);
     if (!qp->scale) return lrq_err_set("planes matvec: no scale plane");
+    if (qp->codebook && qp->cb_rows != 1 && (int64_t)qp->cb_rows != ne1)
+        return lrq_err_set("planes matvec: %d codebooks for %lld rows", (int)qp->cb_rows, (long long)ne1);
     return 0;
+}
+
+/* Row r's codebook of a view with one (bits valid). */
+static const float *view_cb(const lrq_qparams *qp, int bits, int64_t r) {
+    return qp->codebook + (qp->cb_rows == 1 ? 0 : (size_t)r << bits);
 }
 
 /* Offset (in floats) of row r of the view's set in its planes. Fits:
@@ -88,12 +102,16 @@ static size_t plane_row(const lrq_qparams *qp, int64_t ne0, int64_t ne1, int64_t
 int lrq_planes_matvec(const lrq_planes_kernels *kern, int bits, int64_t ne0, int64_t ne1, const uint8_t *codes,
                       const lrq_qparams *qp, const float *x, int64_t r0, int64_t r1, float *y) {
     size_t rb;
-    if (check_matrix(bits, ne0, ne1, codes, r0, r1, &rb) != 0 || check_view(qp, ne0, qp->group) != 0) return -1;
+    if (check_matrix(bits, ne0, ne1, codes, r0, r1, &rb) != 0 || check_view(qp, ne0, ne1, qp->group) != 0) return -1;
     if (!kern) kern = lrq_planes_get();
     for (int64_t r = r0; r < r1; r++) {
         const size_t o = plane_row(qp, ne0, ne1, r);
-        y[r] = kern->dot(bits, ne0, codes + (size_t)r * rb, qp->scale + o, qp->zero ? qp->zero + o : NULL,
-                         qp->offset, qp->group, x);
+        const float *ze = qp->zero ? qp->zero + o : NULL;
+        if (qp->codebook)
+            y[r] = lrq_planes_dot_cb(bits, ne0, codes + (size_t)r * rb, view_cb(qp, bits, r), qp->scale + o, ze,
+                                     qp->offset, qp->group, x);
+        else
+            y[r] = kern->dot(bits, ne0, codes + (size_t)r * rb, qp->scale + o, ze, qp->offset, qp->group, x);
     }
     return 0;
 }
@@ -106,8 +124,10 @@ static int matvec_k_any(const lrq_planes_kernels *kern, int bits, int64_t ne0, i
     if (check_matrix(bits, ne0, ne1, codes, r0, r1, &rb) != 0) return -1;
     if (K < 1 || K > LRQ_PLANES_MAX_K) return lrq_err_set("planes matvec: K = %d outside [1, %d]", K, LRQ_PLANES_MAX_K);
     for (int k = 0; k < K; k++)
-        if (check_view(&qps[k], ne0, qps[0].group) != 0) return lrq_err_prefix("replica %d", k);
+        if (check_view(&qps[k], ne0, ne1, qps[0].group) != 0) return lrq_err_prefix("replica %d", k);
     if (!kern) kern = lrq_planes_get();
+    int any_cb = 0;
+    for (int k = 0; k < K; k++) any_cb |= qps[k].codebook != NULL;
     const float *sc[LRQ_PLANES_MAX_K], *ze[LRQ_PLANES_MAX_K];
     float off[LRQ_PLANES_MAX_K], yk[LRQ_PLANES_MAX_K];
     for (int k = 0; k < K; k++) off[k] = qps[k].offset;
@@ -118,6 +138,16 @@ static int matvec_k_any(const lrq_planes_kernels *kern, int bits, int64_t ne0, i
             ze[k] = qps[k].zero ? qps[k].zero + o : NULL;
         }
         const uint8_t *row = codes + (size_t)r * rb;
+        if (any_cb) { /* non-uniform grids: the reference, one replica at a time */
+            for (int k = 0; k < K; k++) {
+                const float *xk = xs ? xs[k] : x;
+                ys[k][r] = qps[k].codebook
+                               ? lrq_planes_dot_cb(bits, ne0, row, view_cb(&qps[k], bits, r), sc[k], ze[k], off[k],
+                                                   qps[0].group, xk)
+                               : kern->dot(bits, ne0, row, sc[k], ze[k], off[k], qps[0].group, xk);
+            }
+            continue;
+        }
         if (xs) kern->dot_kx(bits, ne0, row, K, sc, ze, off, qps[0].group, xs, yk);
         else kern->dot_k(bits, ne0, row, K, sc, ze, off, qps[0].group, x, yk);
         for (int k = 0; k < K; k++) ys[k][r] = yk[k];

@@ -39,6 +39,13 @@ INLINE uint32_t window(const uint8_t *row, size_t rb, uint64_t p) {
 /* Codes j .. j+7 as floats (j + 8 <= n). */
 INLINE __m256 codes8(const uint8_t *row, size_t rb, int bits, int64_t j) {
     if (bits == 8) return _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(row + j))));
+    if (bits == 5 || bits == 6) { /* 8 codes are 40/48 bits: two 32-bit windows of 4 codes each */
+        const uint64_t p = (uint64_t)j * (uint64_t)bits;
+        const int w0 = (int)window(row, rb, p), w1 = (int)window(row, rb, p + 4 * (uint64_t)bits);
+        const __m256i sh = _mm256_setr_epi32(0, bits, 2 * bits, 3 * bits, 0, bits, 2 * bits, 3 * bits);
+        const __m256i w = _mm256_setr_epi32(w0, w0, w0, w0, w1, w1, w1, w1);
+        return _mm256_cvtepi32_ps(_mm256_and_si256(_mm256_srlv_epi32(w, sh), _mm256_set1_epi32((1 << bits) - 1)));
+    }
     const __m256i sh = _mm256_setr_epi32(0, bits, 2 * bits, 3 * bits, 4 * bits, 5 * bits, 6 * bits, 7 * bits);
     const __m256i w = _mm256_set1_epi32((int)window(row, rb, (uint64_t)j * (uint64_t)bits));
     const __m256i q = _mm256_and_si256(_mm256_srlv_epi32(w, sh), _mm256_set1_epi32((1 << bits) - 1));
@@ -256,6 +263,8 @@ INLINE void body_kx_small(int bits, int64_t n, const uint8_t *row, int K, const 
     case 2: CALL(2); break;                \
     case 3: CALL(3); break;                \
     case 4: CALL(4); break;                \
+    case 5: CALL(5); break;                \
+    case 6: CALL(6); break;                \
     default: CALL(8); break;               \
     }
 

@@ -43,6 +43,15 @@ INLINE __m512 codes16(const uint8_t *row, size_t rb, int bits, int64_t j, __mmas
                                            _mm512_set1_epi32(3));
         return _mm512_cvtepi32_ps(q);
     }
+    if (bits == 5 || bits == 6) { /* 16 codes are 80/96 bits: four 32-bit windows of 4 codes each */
+        const uint64_t b4 = 4 * (uint64_t)bits;
+        const int w0 = (int)window(row, rb, p), w1 = (int)window(row, rb, p + b4);
+        const int w2 = (int)window(row, rb, p + 2 * b4), w3 = (int)window(row, rb, p + 3 * b4);
+        const __m512i sh4 = _mm512_setr_epi32(0, bits, 2 * bits, 3 * bits, 0, bits, 2 * bits, 3 * bits, 0, bits,
+                                              2 * bits, 3 * bits, 0, bits, 2 * bits, 3 * bits);
+        const __m512i w = _mm512_setr_epi32(w0, w0, w0, w0, w1, w1, w1, w1, w2, w2, w2, w2, w3, w3, w3, w3);
+        return _mm512_cvtepi32_ps(_mm512_and_si512(_mm512_srlv_epi32(w, sh4), _mm512_set1_epi32((1 << bits) - 1)));
+    }
     const __m512i sh = _mm512_setr_epi32(0, bits, 2 * bits, 3 * bits, 4 * bits, 5 * bits, 6 * bits, 7 * bits, 0, bits,
                                          2 * bits, 3 * bits, 4 * bits, 5 * bits, 6 * bits, 7 * bits);
     const __m512i w = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_set1_epi32((int)window(row, rb, p))),
@@ -215,6 +224,8 @@ INLINE void body_kx_small(int bits, int64_t n, const uint8_t *row, int K, const 
     case 2: CALL(2); break; \
     case 3: CALL(3); break; \
     case 4: CALL(4); break; \
+    case 5: CALL(5); break; \
+    case 6: CALL(6); break; \
     default: CALL(8); break; \
     }
 

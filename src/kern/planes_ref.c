@@ -71,6 +71,20 @@ static void dot_kx_ref(int bits, int64_t n, const uint8_t *codes, int K, const f
     }
 }
 
+float lrq_planes_dot_cb(int bits, int64_t n, const uint8_t *codes, const float *cb, const float *scale,
+                        const float *zero, float offset, int32_t group, const float *x) {
+    float y = 0.0f;
+    for (int64_t g = 0; g < n / group; g++) {
+        float sq = 0.0f, sx = 0.0f;
+        for (int64_t j = g * group; j < (g + 1) * group; j++) {
+            sq += cb[lrq_planes_code(codes, bits, j)] * x[j];
+            sx += x[j];
+        }
+        y += group_term(scale[g], zero ? zero[g] : 0.0f, offset, sq, sx);
+    }
+    return y;
+}
+
 static const lrq_planes_kernels ref_kernels = {.dot = dot_ref, .dot_k = dot_k_ref, .dot_kx = dot_kx_ref};
 
 const lrq_planes_kernels *lrq_planes_ref(void) { return &ref_kernels; }

@@ -1,0 +1,226 @@
+/* recipe.c — parsing and matching quantization recipes (recipe.h,
+ * docs/recipes.md). A recipe is line-oriented text:
+ *
+ *   # comment (also after a statement)
+ *   base Q4_K_M              the preset or type (once)
+ *   pure                     every quantized tensor gets the base type (no mix)
+ *   quantize-norms           rules may also change norms and the MoE router
+ *   PATTERN TYPE             a rule (also "PATTERN = TYPE")
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "quant/recipe.h"
+
+#include "core/core.h"
+#include "fmt/types.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fnmatch.h>
+#include <regex.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+void lrq_recipe_init(lrq_recipe *r) {
+    memset(r, 0, sizeof *r);
+    r->pure = -1;
+    r->quantize_norms = -1;
+}
+
+void lrq_recipe_free(lrq_recipe *r) {
+    for (size_t i = 0; i < r->n_rules; i++) {
+        lrq_recipe_rule *u = &r->rules[i];
+        if (u->re) {
+            regfree(u->re);
+            free(u->re);
+        }
+        free(u->pattern);
+        free(u->where);
+    }
+    free(r->rules);
+    free(r->base);
+    lrq_recipe_init(r);
+}
+
+int lrq_recipe_type(const char *name) {
+    if (!name || !name[0]) return -1;
+    for (int t = 0; t < LRQ_TYPE_COUNT; t++) {
+        const lrq_type_traits *tr = lrq_type_get(t);
+        if (tr && tr->name && !strcasecmp(tr->name, name)) return t;
+    }
+    return -1;
+}
+
+int lrq_recipe_add_rule(lrq_recipe *r, const char *pattern, int type, const char *where) {
+    size_t n = strlen(pattern);
+    if (n == 0) return lrq_err_set("%s: empty pattern", where);
+    lrq_recipe_rule u = { .type = type };
+    if (n >= 2 && pattern[0] == '/' && pattern[n - 1] == '/') {
+        u.is_regex = 1;
+        char *body = lrq_malloc(n - 1);
+        if (!body) return -1;
+        memcpy(body, pattern + 1, n - 2);
+        body[n - 2] = 0;
+        regex_t *re = lrq_malloc(sizeof *re);
+        if (!re) { free(body); return -1; }
+        int rc = regcomp(re, body, REG_EXTENDED | REG_NOSUB);
+        free(body);
+        if (rc) {
+            char msg[128];
+            regerror(rc, re, msg, sizeof msg);
+            free(re);
+            return lrq_err_set("%s: bad regular expression %s: %s", where, pattern, msg);
+        }
+        u.re = re;
+    } else if (pattern[0] == '/') {
+        return lrq_err_set("%s: pattern %s starts with '/' but does not end with one (regexes are /.../)", where,
+                           pattern);
+    }
+    u.pattern = lrq_strdup(pattern);
+    u.where = lrq_strdup(where);
+    if (!u.pattern || !u.where) goto oom;
+    if (r->n_rules == r->cap_rules) {
+        size_t cap = r->cap_rules ? 2 * r->cap_rules : 16;
+        lrq_recipe_rule *nr = lrq_realloc(r->rules, cap * sizeof *nr);
+        if (!nr) goto oom;
+        r->rules = nr;
+        r->cap_rules = cap;
+    }
+    r->rules[r->n_rules++] = u;
+    return 0;
+oom:
+    if (u.re) { regfree(u.re); free(u.re); }
+    free(u.pattern);
+    free(u.where);
+    return -1;
+}
+
+static int bad_type(const char *where, const char *name) {
+    return lrq_err_set("%s: unknown tensor type '%s' (a ggml type such as q4_K, q8_0, f16; presets like Q4_K_M "
+                       "are only for 'base')", where, name);
+}
+
+int lrq_recipe_add_rule_arg(lrq_recipe *r, const char *arg, const char *where) {
+    const char *eq = strrchr(arg, '=');
+    if (!eq || eq == arg || !eq[1]) return lrq_err_set("%s: '%s' is not PATTERN=TYPE", where, arg);
+    int type = lrq_recipe_type(eq + 1);
+    if (type < 0) return bad_type(where, eq + 1);
+    size_t n = (size_t)(eq - arg);
+    char *pat = lrq_malloc(n + 1);
+    if (!pat) return -1;
+    memcpy(pat, arg, n);
+    pat[n] = 0;
+    int rc = lrq_recipe_add_rule(r, pat, type, where);
+    free(pat);
+    return rc;
+}
+
+lrq_recipe_rule *lrq_recipe_match(const lrq_recipe *r, const char *name) {
+    for (size_t i = 0; i < r->n_rules; i++) {
+        lrq_recipe_rule *u = &r->rules[i];
+        int hit = u->is_regex ? regexec(u->re, name, 0, NULL, 0) == 0 : fnmatch(u->pattern, name, 0) == 0;
+        if (hit) return u;
+    }
+    return NULL;
+}
+
+/* Split a line into at most 4 whitespace-separated words (a lone '=' is a
+ * word of its own; "PAT=TYPE" stays one word and is split by the caller). */
+static int words(char *s, char **w, int max) {
+    int n = 0;
+    while (*s) {
+        while (*s == ' ' || *s == '\t' || *s == '\r') s++;
+        if (!*s) break;
+        if (n == max) return max + 1;
+        w[n++] = s;
+        while (*s && *s != ' ' && *s != '\t' && *s != '\r') s++;
+        if (*s) *s++ = 0;
+    }
+    return n;
+}
+
+static int parse_bool_opt(int *dst, char **w, int n, const char *where) {
+    if (n == 1) { *dst = 1; return 0; }
+    if (n == 2 && (!strcasecmp(w[1], "yes") || !strcasecmp(w[1], "on") || !strcmp(w[1], "1"))) { *dst = 1; return 0; }
+    if (n == 2 && (!strcasecmp(w[1], "no") || !strcasecmp(w[1], "off") || !strcmp(w[1], "0"))) { *dst = 0; return 0; }
+    return lrq_err_set("%s: '%s' takes no value or yes/no", where, w[0]);
+}
+
+int lrq_recipe_parse(lrq_recipe *r, const char *text, size_t len, const char *path) {
+    size_t pos = 0;
+    int lineno = 0;
+    char where[512];
+    char *line = NULL;
+    int rc = 0;
+    while (pos < len && !rc) {
+        size_t e = pos;
+        while (e < len && text[e] != '\n') e++;
+        lineno++;
+        size_t n = e - pos;
+        free(line);
+        line = lrq_malloc(n + 1);
+        if (!line) return -1;
+        memcpy(line, text + pos, n);
+        line[n] = 0;
+        pos = e < len ? e + 1 : e;
+        snprintf(where, sizeof where, "%s:%d", path, lineno);
+        if (memchr(line, 0, n)) { rc = lrq_err_set("%s: NUL byte in the line", where); break; }
+        char *hash = strchr(line, '#');
+        if (hash) *hash = 0;
+        char *w[5];
+        int nw = words(line, w, 4);
+        if (nw == 0) continue;
+        if (nw > 4) { rc = lrq_err_set("%s: too many words (a rule is PATTERN TYPE)", where); break; }
+        if (!strcmp(w[0], "base") || !strcmp(w[0], "type")) {
+            if (nw != 2) { rc = lrq_err_set("%s: '%s' takes one preset or type name", where, w[0]); break; }
+            if (r->base) { rc = lrq_err_set("%s: the base type is given twice", where); break; }
+            if (!(r->base = lrq_strdup(w[1]))) rc = -1;
+        } else if (!strcmp(w[0], "pure")) {
+            rc = parse_bool_opt(&r->pure, w, nw, where);
+        } else if (!strcmp(w[0], "quantize-norms")) {
+            rc = parse_bool_opt(&r->quantize_norms, w, nw, where);
+        } else if (nw == 3 && !strcmp(w[1], "=")) {
+            int t = lrq_recipe_type(w[2]);
+            rc = t < 0 ? bad_type(where, w[2]) : lrq_recipe_add_rule(r, w[0], t, where);
+        } else if (nw == 2) {
+            int t = lrq_recipe_type(w[1]);
+            rc = t < 0 ? bad_type(where, w[1]) : lrq_recipe_add_rule(r, w[0], t, where);
+        } else if (nw == 1 && strchr(w[0], '=')) {
+            rc = lrq_recipe_add_rule_arg(r, w[0], where);
+        } else {
+            rc = lrq_err_set("%s: cannot read '%s' (expected 'base TYPE', 'pure', 'quantize-norms' or "
+                             "'PATTERN TYPE')", where, w[0]);
+        }
+    }
+    free(line);
+    return rc;
+}
+
+int lrq_recipe_load(lrq_recipe *r, const char *path) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return lrq_err_set("%s: cannot open recipe: %s", path, strerror(errno));
+    char *buf = NULL;
+    size_t len = 0, cap = 0;
+    int rc = 0;
+    for (;;) {
+        if (cap - len < 4096) {
+            if (cap > ((size_t)64 << 20)) { rc = lrq_err_set("%s: recipe larger than 64 MiB", path); break; }
+            size_t nc = cap ? cap * 2 : 8192;
+            char *nb = lrq_realloc(buf, nc);
+            if (!nb) { rc = -1; break; }
+            buf = nb;
+            cap = nc;
+        }
+        size_t got = fread(buf + len, 1, cap - len, f);
+        len += got;
+        if (got == 0) {
+            if (ferror(f)) rc = lrq_err_set("%s: read error: %s", path, strerror(errno));
+            break;
+        }
+    }
+    fclose(f);
+    if (!rc) rc = lrq_recipe_parse(r, buf ? buf : "", len, path);
+    free(buf);
+    return rc;
+}

@@ -1,0 +1,55 @@
+/* recipe.h — quantization recipes: a base preset or type, options, and
+ * per-tensor rules "PATTERN TYPE" (docs/recipes.md is the reference).
+ *
+ * Patterns: a glob matched against the whole tensor name (fnmatch: * ? [..]),
+ * or "/REGEX/", a POSIX extended regular expression searched anywhere in the
+ * name (as llama-quantize's --tensor-type does with its regexes). Rules are
+ * tried in order; the FIRST match decides. Command-line rules are put before
+ * the file's, so they win over it.
+ */
+#ifndef LRQ_QUANT_RECIPE_H
+#define LRQ_QUANT_RECIPE_H
+
+#include <stddef.h>
+
+typedef struct lrq_recipe_rule {
+    char *pattern;      /* as written (owned) */
+    int is_regex;
+    void *re;           /* compiled regex_t when is_regex (owned) */
+    int type;           /* ggml type id */
+    char *where;        /* "FILE:LINE" or "--tensor-type" (owned), for messages */
+    int used;           /* tensors it decided */
+} lrq_recipe_rule;
+
+typedef struct lrq_recipe {
+    char *base;             /* preset or type name (owned), NULL if not given */
+    int pure;               /* -1 unset, 0/1: skip the preset's mix */
+    int quantize_norms;     /* -1 unset, 0/1: rules may change norms and the router */
+    lrq_recipe_rule *rules;
+    size_t n_rules, cap_rules;
+} lrq_recipe;
+
+void lrq_recipe_init(lrq_recipe *r);
+void lrq_recipe_free(lrq_recipe *r);
+
+/* Parse a recipe file into r (its rules appended after those already in r).
+ * Errors name "FILE:LINE: ..." (unknown keyword, bad type, bad pattern,
+ * base given twice). */
+int lrq_recipe_load(lrq_recipe *r, const char *path);
+/* Parse recipe text (path names it in errors). */
+int lrq_recipe_parse(lrq_recipe *r, const char *text, size_t len, const char *path);
+
+/* Append a rule from "PATTERN=TYPE" (the --tensor-type form; the last '='
+ * splits, so a regex may contain '='). `where` names it in errors. */
+int lrq_recipe_add_rule_arg(lrq_recipe *r, const char *arg, const char *where);
+/* Append a rule; pattern is copied and compiled. */
+int lrq_recipe_add_rule(lrq_recipe *r, const char *pattern, int type, const char *where);
+
+/* The first rule matching `name`, or NULL. */
+lrq_recipe_rule *lrq_recipe_match(const lrq_recipe *r, const char *name);
+
+/* A rule's type from its name: a ggml type name (case-insensitive, e.g.
+ * q4_K, Q8_0, f16), -1 if unknown. Preset names like Q4_K_M are not types. */
+int lrq_recipe_type(const char *name);
+
+#endif
