@@ -8,7 +8,7 @@
  * iq2xxs_grid, iq2xs_grid, iq2s_grid, iq3xxs_grid, iq3s_grid. They are
  * constants of the file formats: a GGUF tensor of these types stores indices
  * into them, so they must be exactly these values. Layout notes are in
- * fmt/iq_grids.h. Do not edit by hand; tests/test_kern_iq.c checks
+ * fmt/iq_grids.h. Do not edit by hand; tests/test_iq.c checks
  * structural properties (entry counts, value sets, sign parity). */
 #include "fmt/iq_grids.h"
 

@@ -4,7 +4,7 @@
  * A grid entry packs 8 (uint64) or 4 (uint32) unsigned magnitudes, one per
  * byte, element j in byte j (little-endian). Magnitudes:
  *  lrq_iq2xxs_grid, lrq_iq2xs_grid, lrq_iq2s_grid   bytes in {8, 25, 43}
- *  lrq_iq3xxs_grid                                   bytes in {4, 12, ..., 62}
+ *  lrq_iq3xxs_grid                                   bytes in {4, 12, 20, 28, 36, 44, 52, 62}
  *  lrq_iq3s_grid                                     bytes in {1, 3, ..., 15}
  * Signs: IQ2_XXS, IQ2_XS and IQ3_XXS store 7 sign bits per group of 8 values;
  * lrq_iq_ksigns[s] is the full 8-bit mask (bit 7 set so that the number of

@@ -1,24 +1,36 @@
 /* dot_iq_ref.c — scalar reference dot products of an i-quant weight row
  * (IQ2_XXS, IQ2_XS, IQ2_S, IQ3_XXS, IQ3_S, IQ4_XS; layouts in fmt/iquant.h)
- * with a Q8_K activation row. The specification dot_iq_avx2.c and
+ * with a Q8_K activation row: the specification that dot_iq_avx2.c and
  * dot_iq_avx512.c reproduce bit for bit.
  *
- * The arithmetic is that of llama.cpp v0.5.0's x86 CPU backend
- * (ggml_vec_dot_iq*_q8_K, AVX2 code, also used by its AVX-512 builds such as
- * the one behind ../shared/golden; these types are never repacked). Per
- * block of 256 all products of grid magnitudes, signs, scales and activation
- * codes are exact integers, kept in 8 lanes — lane k holds the values e with
- * (e % 32) / 4 == k, as for the k-quants (dot_k_ref.c) — and each lane
- * accumulates acc[k] = fma(d_x * d_y, (float)lane[k], acc[k]) over the
- * blocks. The result is c * (((a0+a4) + (a2+a6)) + ((a1+a5) + (a3+a7)))
- * (k_hsum8), c undoing the integer scale encoding: 1/8 for IQ2_* (value =
+ * lrq_dot_<t>_ref is the arithmetic of llama.cpp v0.5.0's x86 CPU backend
+ * (ggml_vec_dot_iq*_q8_K in ggml-cpu/arch/x86/quants.c, its __AVX2__ code,
+ * which AVX-512 builds such as the one behind ../shared/golden also run;
+ * these types are never repacked and, without AMX, have no other path) —
+ * lrq's convention for every block type (see dot_k_ref.c). Per block of 256
+ * all products of grid magnitudes, signs, scales and activation codes are
+ * exact integers, kept in 8 lanes — lane k holds the values e with
+ * (e % 32) / 4 == k, as for the k-quants — and each lane accumulates
+ * acc[k] = fma(d_x * d_y, (float)lane[k], acc[k]) over the blocks. The
+ * result is c * (((a0+a4) + (a2+a6)) + ((a1+a5) + (a3+a7))) (k_hsum8), c
+ * undoing the integer scale encoding: 1/8 for IQ2_* (value =
  * d (2 ls + 1) grid / 8), 1/4 for IQ3_XXS, 1 for IQ3_S and IQ4_XS.
  *
- * One integer detail: llama.cpp applies a weight's sign to the activation
- * code with an 8-bit negation, so a code of -128 stays -128 when negated.
- * lrq's Q8_K quantizer (like llama.cpp's) only produces -127..127, where
- * this is the plain product; the reference states the 8-bit rule so that
- * every kernel agrees on any input bytes.
+ * lrq_dot_<t>_generic is what llama.cpp's portable C code computes
+ * (ggml_vec_dot_*_q8_K_generic in ggml-cpu/quants.c, used by builds
+ * without AVX2): the same integers, but one float sum
+ * sumf += (d_x * d_y) * (float)block_sum per block (IQ4_XS: per sub-block of
+ * 32, sumf += (d_x * d_y * (ls - 32)) * (float)sub_sum), then c * sumf. It is
+ * not registered as a kernel; the tests hold it to the reference within
+ * float rounding.
+ *
+ * One integer detail: llama.cpp's x86 code applies a weight's sign to the
+ * activation code with an 8-bit negation (_mm256_sign_epi8, or (q ^ m) - m),
+ * so a code of -128 stays -128 when negated; its generic code multiplies by
+ * -1 in int (giving +128). lrq's Q8_K quantizer (like llama.cpp's) only
+ * produces -127..127, where both are the plain product; the reference states
+ * the 8-bit rule so that every kernel agrees on any input bytes, the
+ * generic variant keeps llama.cpp's int product.
  */
 #include "kern/dots.h"
 #include "fmt/iquant.h"
@@ -174,4 +186,67 @@ void lrq_dot_iq3_s_ref(int64_t n, float *s, const void *x, const void *y) {
 }
 void lrq_dot_iq4_xs_ref(int64_t n, float *s, const void *x, const void *y) {
     *s = dot_lanes(n, x, LRQ_IQ4XS_SIZE, y, decode_iq4_xs, 1.0f);
+}
+
+/* ---------------------------------------------- llama.cpp's generic order -- */
+
+/* The integer sum of sub-block ib's values e in [e0, e0 + 16), without its
+ * scale, signs applied as an int product (llama.cpp's generic code). */
+static int32_t half_sum(const iq_block *b, const int8_t *q8, int e0) {
+    int32_t s = 0;
+    for (int e = e0; e < e0 + 16; e++) s += b->mag[e] * (b->neg[e] ? -q8[e] : q8[e]);
+    return s;
+}
+
+static float dot_generic(int64_t n, const uint8_t *x, size_t bsize, const uint8_t *y,
+                         void (*decode)(const uint8_t *, iq_block *), float c) {
+    LRQ_ASSERT(n % LRQ_QK_K == 0);
+    float sumf = 0.0f;
+    iq_block b;
+    for (int64_t i = 0; i < n / LRQ_QK_K; i++, x += bsize, y += LRQ_Q8K_SIZE) {
+        decode(x, &b);
+        const int8_t *q8 = (const int8_t *)(y + LRQ_Q8K_QS);
+        int32_t bsum = 0;
+        for (int h = 0; h < 16; h++) bsum += b.sc16[h] * half_sum(&b, q8, 16 * h);
+        const float d = lrq_k_f16(x) * lrq_k_f32(y + LRQ_Q8K_D);
+        sumf += d * (float)bsum;
+    }
+    return c * sumf;
+}
+
+/* *s = dot(x: n/256 weight blocks of the named type, y: n/256 Q8_K blocks),
+ * n % 256 == 0, in llama.cpp's generic float order (see the file comment). */
+void lrq_dot_iq2_xxs_generic(int64_t n, float *s, const void *x, const void *y) {
+    *s = dot_generic(n, x, LRQ_IQ2XXS_SIZE, y, decode_iq2_xxs, 0.125f);
+}
+void lrq_dot_iq2_xs_generic(int64_t n, float *s, const void *x, const void *y) {
+    *s = dot_generic(n, x, LRQ_IQ2XS_SIZE, y, decode_iq2_xs, 0.125f);
+}
+void lrq_dot_iq2_s_generic(int64_t n, float *s, const void *x, const void *y) {
+    *s = dot_generic(n, x, LRQ_IQ2S_SIZE, y, decode_iq2_s, 0.125f);
+}
+void lrq_dot_iq3_xxs_generic(int64_t n, float *s, const void *x, const void *y) {
+    *s = dot_generic(n, x, LRQ_IQ3XXS_SIZE, y, decode_iq3_xxs, 0.25f);
+}
+void lrq_dot_iq3_s_generic(int64_t n, float *s, const void *x, const void *y) {
+    *s = dot_generic(n, x, LRQ_IQ3S_SIZE, y, decode_iq3_s, 1.0f);
+}
+
+/* IQ4_XS: one float term per sub-block, its scale folded into the float
+ * factor (llama.cpp: d1 = d4d8 * (ls - 32); sumf += d1 * (sumi1 + sumi2)). */
+void lrq_dot_iq4_xs_generic(int64_t n, float *s, const void *vx, const void *vy) {
+    LRQ_ASSERT(n % LRQ_QK_K == 0);
+    const uint8_t *x = vx, *y = vy;
+    float sumf = 0.0f;
+    iq_block b;
+    for (int64_t i = 0; i < n / LRQ_QK_K; i++, x += LRQ_IQ4XS_SIZE, y += LRQ_Q8K_SIZE) {
+        decode_iq4_xs(x, &b);
+        const int8_t *q8 = (const int8_t *)(y + LRQ_Q8K_QS);
+        const float d = lrq_k_f16(x) * lrq_k_f32(y + LRQ_Q8K_D);
+        for (int ib = 0; ib < 8; ib++) {
+            const float dl = d * (float)b.sc16[2 * ib];
+            sumf += dl * (float)(half_sum(&b, q8, 32 * ib) + half_sum(&b, q8, 32 * ib + 16));
+        }
+    }
+    *s = sumf;
 }
