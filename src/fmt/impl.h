@@ -10,6 +10,7 @@
  *                        act quantizers f16 bf16 q8_0 q8_1
  *  src/fmt/kquant.c      q2_K..q6_K dequant and quant_ref; act q8_K
  *  src/fmt/quant_iq4.c   iq4_nl quant_ref (iq4_xs and the imatrix quantizers: fmt/quant_imat.h)
+ *  src/fmt/iquant.c      iq2_xxs iq2_xs iq2_s iq3_xxs iq3_s iq4_xs dequant (grids: iq_grids.c)
  */
 #ifndef LRQ_FMT_IMPL_H
 #define LRQ_FMT_IMPL_H
@@ -30,6 +31,12 @@ void lrq_dequant_q3_K(const void *x, float *y, int64_t n);
 void lrq_dequant_q4_K(const void *x, float *y, int64_t n);
 void lrq_dequant_q5_K(const void *x, float *y, int64_t n);
 void lrq_dequant_q6_K(const void *x, float *y, int64_t n);
+void lrq_dequant_iq2_xxs(const void *x, float *y, int64_t n);
+void lrq_dequant_iq2_xs(const void *x, float *y, int64_t n);
+void lrq_dequant_iq2_s(const void *x, float *y, int64_t n);
+void lrq_dequant_iq3_xxs(const void *x, float *y, int64_t n);
+void lrq_dequant_iq3_s(const void *x, float *y, int64_t n);
+void lrq_dequant_iq4_xs(const void *x, float *y, int64_t n);
 
 /* Partner-type (activation) dequantizers, for tests. */
 void lrq_dequant_q8_1(const void *x, float *y, int64_t n);

@@ -35,12 +35,21 @@ typedef struct {
 #else
 #define DOTS(T, t) { LRQ_TYPE_##T, lrq_dot_##t##_ref, NULL, NULL, NULL }
 #endif
+/* Types with x86 kernels only (no _neon file yet): AArch64 uses the reference. */
+#if defined(LRQ_HAVE_X86)
+#define DOTS_X86(T, t) DOTS(T, t)
+#else
+#define DOTS_X86(T, t) { LRQ_TYPE_##T, lrq_dot_##t##_ref, NULL, NULL, NULL }
+#endif
 static const dot_row dots[] = {
     DOTS(F32, f32), DOTS(F16, f16), DOTS(BF16, bf16), DOTS(Q4_0, q4_0), DOTS(Q4_1, q4_1),
     DOTS(Q5_0, q5_0), DOTS(Q5_1, q5_1), DOTS(Q8_0, q8_0), DOTS(IQ4_NL, iq4_nl), DOTS(Q2_K, q2_K),
     DOTS(Q3_K, q3_K), DOTS(Q4_K, q4_K), DOTS(Q5_K, q5_K), DOTS(Q6_K, q6_K),
+    DOTS_X86(IQ2_XXS, iq2_xxs), DOTS_X86(IQ2_XS, iq2_xs), DOTS_X86(IQ2_S, iq2_s), DOTS_X86(IQ3_XXS, iq3_xxs),
+    DOTS_X86(IQ3_S, iq3_s), DOTS_X86(IQ4_XS, iq4_xs),
 };
 #undef DOTS
+#undef DOTS_X86
 
 /* The best level of this CPU. AArch64's Advanced SIMD is part of the base
  * ISA (every AArch64 CPU and OS has it), so an AArch64 build always has

@@ -9,6 +9,7 @@
  *
  *  src/kern/dot_legacy_{ref,avx2,avx512,neon}.c  f32 f16 bf16 q4_0 q4_1 q5_0 q5_1 q8_0 iq4_nl
  *  src/kern/dot_k_{ref,avx2,avx512,neon}.c       q2_K .. q6_K (x Q8_K)
+ *  src/kern/dot_iq_{ref,avx2,avx512}.c           iq2_xxs iq2_xs iq2_s iq3_xxs iq3_s iq4_xs (x Q8_K; _generic)
  *  src/kern/act_avx512.c                    Q8_0 / Q8_1 activation rounding
  */
 #ifndef LRQ_KERN_DOTS_H
@@ -37,6 +38,23 @@ LRQ_DECL_DOTS(q4_K)
 LRQ_DECL_DOTS(q5_K)
 LRQ_DECL_DOTS(q6_K)
 #undef LRQ_DECL_DOTS
+
+/* The i-quants: reference and x86 kernels (no NEON ones yet: AArch64 runs the
+ * reference), plus _generic, llama.cpp's portable-C float order (not a
+ * kernel; tested against the reference, see dot_iq_ref.c). */
+#define LRQ_DECL_DOTS_IQ(t)                                                       \
+    void lrq_dot_##t##_ref(int64_t n, float *s, const void *x, const void *y);    \
+    void lrq_dot_##t##_avx2(int64_t n, float *s, const void *x, const void *y);   \
+    void lrq_dot_##t##_avx512(int64_t n, float *s, const void *x, const void *y); \
+    void lrq_dot_##t##_generic(int64_t n, float *s, const void *x, const void *y);
+
+LRQ_DECL_DOTS_IQ(iq2_xxs)
+LRQ_DECL_DOTS_IQ(iq2_xs)
+LRQ_DECL_DOTS_IQ(iq2_s)
+LRQ_DECL_DOTS_IQ(iq3_xxs)
+LRQ_DECL_DOTS_IQ(iq3_s)
+LRQ_DECL_DOTS_IQ(iq4_xs)
+#undef LRQ_DECL_DOTS_IQ
 
 /* Q2_K/Q4_K dot products in the other float orders of llama.cpp's x86
  * backend (see src/kern/dot_k_ref.c): "gemm" — the first M - M % 4 rows of a
