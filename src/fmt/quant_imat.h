@@ -24,12 +24,11 @@ void lrq_quant_imat_q6_K(const float *x, void *y, int64_t n, const float *qw);
 void lrq_quant_imat_iq4_nl(const float *x, void *y, int64_t n, const float *qw);
 void lrq_quant_imat_iq4_xs(const float *x, void *y, int64_t n, const float *qw);
 
-/* IQ4_XS without an importance matrix (what llama-quantize writes), and
- * IQ4_XS rows back to float (ggml's dequantize_row_iq4_xs). Block of 256
+/* IQ4_XS without an importance matrix (what llama-quantize writes; rows
+ * back to float: lrq_dequant_iq4_xs in fmt/iquant.c). Block of 256
  * values, 136 bytes: d f16 | scales_h u16 (2 high bits of 8 block scales) |
  * scales_l[4] (low nibbles) | qs[128] (IQ4_NL grid indices, as IQ4_NL per
  * 32 values). */
 void lrq_quant_ref_iq4_xs(const float *x, void *y, int64_t n);
-void lrq_dequant_iq4_xs(const void *x, float *y, int64_t n);
 
 #endif

@@ -188,21 +188,3 @@ void lrq_quant_imat_iq4_xs(const float *x, void *vy, int64_t n, const float *qw)
     uint8_t *y = vy;
     for (int64_t b = 0; b < n / 256; b++) iq4xs_block(x + 256 * b, y + IQ4XS_SIZE * b, qw + 256 * b);
 }
-
-void lrq_dequant_iq4_xs(const void *vx, float *y, int64_t n) {
-    LRQ_ASSERT(n % 256 == 0);
-    const uint8_t *b = vx;
-    for (int64_t i = 0; i < n / 256; i++, b += IQ4XS_SIZE) {
-        const float d = lrq_f16_to_f32((uint16_t)(b[0] | (b[1] << 8)));
-        const unsigned sh = (unsigned)(b[2] | (b[3] << 8));
-        for (int ib = 0; ib < 8; ib++, y += 32) {
-            const int ls = (int)(((b[4 + ib / 2] >> (4 * (ib % 2))) & 0xf) | (((sh >> (2 * ib)) & 3) << 4));
-            const float dl = d * (float)(ls - 32);
-            const uint8_t *qs = b + 8 + 16 * ib;
-            for (int j = 0; j < 16; j++) {
-                y[j] = dl * (float)lrq_iq4nl_grid[qs[j] & 0xf];
-                y[j + 16] = dl * (float)lrq_iq4nl_grid[qs[j] >> 4];
-            }
-        }
-    }
-}

@@ -302,8 +302,13 @@ static void slab_run(void *arg, int ith, int nth) {
         return;
     }
     float *d = jb->scratch + (size_t)ith * (size_t)jb->scratch_row;
-    /* IQ4_XS has no traits to_float (lrq does not compute with it) */
-    void (*back)(const void *, float *, int64_t) = td->to_float ? td->to_float : lrq_dequant_iq4_xs;
+    /* every writable type can be read back (its traits row has to_float): the error columns */
+    void (*back)(const void *, float *, int64_t) = td->to_float;
+    if (!back) {
+        k->err = 1;
+        snprintf(k->msg, sizeof k->msg, "type %s has no dequantizer for the error statistics", td->name);
+        return;
+    }
     for (long r = lo; r < hi; r++) {
         back(jb->y + (size_t)r * k->dst_rs, d, n);
         const float *xr = jb->x + (size_t)r * (size_t)n;
