@@ -1,0 +1,147 @@
+/* planes_q8_avx512.c — AVX-512 VNNI version of the int8-activation planes
+ * kernel (planes_q8_ref.c is the specification; the scheme and the
+ * activation layout are in kern/planes_q8.h). One 64-byte code vector per
+ * step for 2 and 4 bits, 48 bytes for 3 bits:
+ *  - bits 2: the four 2-bit fields of every byte are masked out in place
+ *    (shift by 0, 2, 4, 6 and AND 3) and each field vector goes straight
+ *    into vpdpbusd with the 64 int8 values stored for it (the layout puts
+ *    value 4k + p at byte k of field p's vector) — no shuffle per row;
+ *  - bits 4: the same with two nibble vectors;
+ *  - bits 3: 16 codes per 128-bit lane are spread to bytes: vpermw brings
+ *    the 6 code bytes of each lane to its start, vpshufb puts the two bytes
+ *    holding codes 2w, 2w+1 into word w, vpsrlvw aligns them, and the two
+ *    3-bit fields of each word become its two bytes (element order);
+ *  - each 32-bit lane's exact integer sum is converted, scaled by its
+ *    block's d (act->dl) and, with one FMA, by its group's scale (picked
+ *    from the row's scales by the lane's group, act->gl, with vpermps);
+ *  - the zero/offset term is Σ_g scale[g] (zero[g] - offset) gsum[g], 16
+ *    groups per step;
+ *  - a last partial chunk is loaded with a byte mask: nothing past the row
+ *    is read, and the activation padding is zero.
+ * The integer sums are exact (as the reference's, over 16/8/4 values at a
+ * time instead of 32); the float order differs: tests/test_planes_q8.c
+ * bounds the difference. */
+#include "kern/planes_q8.h"
+
+#include <immintrin.h>
+
+#define INLINE static inline __attribute__((always_inline))
+
+INLINE __mmask64 first_bytes(int64_t r) { return r >= 64 ? ~(__mmask64)0 : (((__mmask64)1 << r) - 1); }
+INLINE __mmask16 first16(int64_t r) { return r >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << r) - 1u); }
+
+/* acc += (float)I * dl[L0 ..] * scale[gl[L0 ..]]: one step's 16 lanes,
+ * starting at lane L0. A step spans at most 9 groups (>= 32 values each),
+ * so the scales it needs are the 16 floats from its first lane's group
+ * (loaded masked to the row's ng groups). */
+INLINE __m512 apply16(const lrq_q8p_act *act, int64_t L0, int64_t ng, const float *scale, __m512i I, __m512 acc) {
+    const __m512 f = _mm512_mul_ps(_mm512_cvtepi32_ps(I), _mm512_load_ps(act->dl + L0));
+    const int32_t base = act->gl[L0];
+    const __m512i rel = _mm512_sub_epi32(_mm512_load_si512(act->gl + L0), _mm512_set1_epi32(base));
+    const __m512 s = _mm512_permutexvar_ps(rel, _mm512_maskz_loadu_ps(first16(ng - base), scale + base));
+    return _mm512_fmadd_ps(f, s, acc);
+}
+
+/* Σ_g scale[g] * (zero[g] - offset) * gsum[g]. */
+INLINE float zero_term(const lrq_q8p_act *act, int64_t ng, const float *scale, const float *zero, float offset) {
+    __m512 acc = _mm512_setzero_ps();
+    const __m512 off = _mm512_set1_ps(offset);
+    for (int64_t g = 0; g < ng; g += 16) {
+        const __mmask16 m = first16(ng - g);
+        const __m512 z = zero ? _mm512_maskz_loadu_ps(m, zero + g) : _mm512_setzero_ps();
+        const __m512 sc = _mm512_mul_ps(_mm512_maskz_loadu_ps(m, scale + g), _mm512_sub_ps(z, off));
+        acc = _mm512_fmadd_ps(sc, _mm512_maskz_loadu_ps(m, act->gsum + g), acc);
+    }
+    return _mm512_reduce_add_ps(acc);
+}
+
+static float dot2(const lrq_q8p_act *act, const uint8_t *row, const float *scale, const float *zero, float offset) {
+    const int64_t n = act->n, ng = n / act->group, nc = act->n_pad / 256, rb = n / 4;
+    const __m512i m3 = _mm512_set1_epi8(3);
+    __m512 acc0 = _mm512_setzero_ps(), acc1 = acc0;
+    int64_t c = 0;
+    /* two chunks per iteration: two independent FMA chains */
+    for (; c + 2 <= nc && (c + 2) * 64 <= rb; c += 2) {
+        for (int h = 0; h < 2; h++) {
+            const __m512i v = _mm512_loadu_si512(row + (c + h) * 64);
+            const int8_t *a = act->qs + (c + h) * 256;
+            __m512i I = _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_and_si512(v, m3), _mm512_load_si512(a));
+            I = _mm512_dpbusd_epi32(I, _mm512_and_si512(_mm512_srli_epi16(v, 2), m3), _mm512_load_si512(a + 64));
+            I = _mm512_dpbusd_epi32(I, _mm512_and_si512(_mm512_srli_epi16(v, 4), m3), _mm512_load_si512(a + 128));
+            I = _mm512_dpbusd_epi32(I, _mm512_and_si512(_mm512_srli_epi16(v, 6), m3), _mm512_load_si512(a + 192));
+            if (h == 0) acc0 = apply16(act, (c + h) * 16, ng, scale, I, acc0);
+            else acc1 = apply16(act, (c + h) * 16, ng, scale, I, acc1);
+        }
+    }
+    for (; c < nc; c++) { /* the rest, the last one possibly partial (masked) */
+        const __m512i v = _mm512_maskz_loadu_epi8(first_bytes(rb - c * 64), row + c * 64);
+        const int8_t *a = act->qs + c * 256;
+        __m512i I = _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_and_si512(v, m3), _mm512_load_si512(a));
+        I = _mm512_dpbusd_epi32(I, _mm512_and_si512(_mm512_srli_epi16(v, 2), m3), _mm512_load_si512(a + 64));
+        I = _mm512_dpbusd_epi32(I, _mm512_and_si512(_mm512_srli_epi16(v, 4), m3), _mm512_load_si512(a + 128));
+        I = _mm512_dpbusd_epi32(I, _mm512_and_si512(_mm512_srli_epi16(v, 6), m3), _mm512_load_si512(a + 192));
+        acc0 = apply16(act, c * 16, ng, scale, I, acc0);
+    }
+    return _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1)) - zero_term(act, ng, scale, zero, offset);
+}
+
+static float dot4(const lrq_q8p_act *act, const uint8_t *row, const float *scale, const float *zero, float offset) {
+    const int64_t n = act->n, ng = n / act->group, nc = act->n_pad / 128, rb = n / 2;
+    const __m512i m15 = _mm512_set1_epi8(15);
+    __m512 acc0 = _mm512_setzero_ps(), acc1 = acc0;
+    for (int64_t c = 0; c < nc; c++) {
+        const __m512i v = (c + 1) * 64 <= rb ? _mm512_loadu_si512(row + c * 64)
+                                             : _mm512_maskz_loadu_epi8(first_bytes(rb - c * 64), row + c * 64);
+        const int8_t *a = act->qs + c * 128;
+        __m512i I = _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_and_si512(v, m15), _mm512_load_si512(a));
+        I = _mm512_dpbusd_epi32(I, _mm512_and_si512(_mm512_srli_epi16(v, 4), m15), _mm512_load_si512(a + 64));
+        if (c & 1) acc1 = apply16(act, c * 16, ng, scale, I, acc1);
+        else acc0 = apply16(act, c * 16, ng, scale, I, acc0);
+    }
+    return _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1)) - zero_term(act, ng, scale, zero, offset);
+}
+
+/* 64 3-bit codes (the half h of a 48-byte chunk v: bytes 24h .. 24h+23) as
+ * bytes in element order. */
+INLINE __m512i spread3(__m512i v, __m512i widx) {
+    /* word w of a lane: the two bytes holding codes 2w and 2w+1 (bit 6w of the lane's 48 bits) */
+    const __m512i bsel = _mm512_broadcast_i32x4(_mm_setr_epi8(0, 1, 0, 1, 1, 2, 2, 3, 3, 4, 3, 4, 4, 5, 5, 6));
+    const __m512i wsh = _mm512_broadcast_i32x4(_mm_setr_epi16(0, 6, 4, 2, 0, 6, 4, 2));
+    const __m512i t = _mm512_srlv_epi16(_mm512_shuffle_epi8(_mm512_permutexvar_epi16(widx, v), bsel), wsh);
+    return _mm512_or_si512(_mm512_and_si512(t, _mm512_set1_epi16(0x0007)),
+                           _mm512_and_si512(_mm512_slli_epi16(t, 5), _mm512_set1_epi16(0x0700)));
+}
+
+static float dot3(const lrq_q8p_act *act, const uint8_t *row, const float *scale, const float *zero, float offset) {
+    const int64_t n = act->n, ng = n / act->group, nc = act->n_pad / 128, rb = n * 3 / 8;
+    /* lane l of half h takes words 12h + 3l .. 12h + 3l + 3 (bytes 24h + 6l ..) to its words 0..3 */
+    static const int16_t W0[32] = {0, 1, 2, 3, 0, 0, 0, 0, 3, 4, 5, 6, 0, 0, 0, 0,
+                                   6, 7, 8, 9, 0, 0, 0, 0, 9, 10, 11, 12, 0, 0, 0, 0};
+    const __m512i w0 = _mm512_loadu_si512(W0);
+    const __m512i w1 = _mm512_add_epi16(w0, _mm512_set1_epi16(12));
+    __m512 acc0 = _mm512_setzero_ps(), acc1 = acc0;
+    for (int64_t c = 0; c < nc; c++) {
+        const __m512i v = _mm512_maskz_loadu_epi8(first_bytes(rb - c * 48 < 48 ? rb - c * 48 : 48), row + c * 48);
+        const int8_t *a = act->qs + c * 128;
+        const __m512i I0 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), spread3(v, w0), _mm512_load_si512(a));
+        const __m512i I1 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), spread3(v, w1), _mm512_load_si512(a + 64));
+        acc0 = apply16(act, c * 32, ng, scale, I0, acc0);
+        acc1 = apply16(act, c * 32 + 16, ng, scale, I1, acc1);
+    }
+    return _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1)) - zero_term(act, ng, scale, zero, offset);
+}
+
+static float dot(const lrq_q8p_act *act, const uint8_t *row, const float *scale, const float *zero, float offset) {
+    switch (act->bits) {
+    case 2: return dot2(act, row, scale, zero, offset);
+    case 3: return dot3(act, row, scale, zero, offset);
+    default: return dot4(act, row, scale, zero, offset);
+    }
+}
+
+static const lrq_q8p_kernels avx512_kernels = {.dot = dot};
+
+/* The AVX-512 (VNNI) kernels (contracts in kern/planes_q8.h); only for
+ * kern/planes_q8.c, which hands them out by level. */
+const lrq_q8p_kernels *lrq_q8p_avx512(void);
+const lrq_q8p_kernels *lrq_q8p_avx512(void) { return &avx512_kernels; }

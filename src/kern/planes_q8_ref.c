@@ -1,0 +1,29 @@
+/* planes_q8_ref.c — the scalar reference of the int8-activation planes
+ * kernels: the specification (arithmetic and order in kern/planes_q8.h).
+ * Written for clarity: one code and one activation at a time in element
+ * order (through the layout accessors), an exact int32 sum per block of 32,
+ * float combination in block then group order. */
+#include "kern/planes_q8.h"
+#include "fmt/planes.h"
+
+static float dot_ref(const lrq_q8p_act *act, const uint8_t *codes, const float *scale, const float *zero,
+                     float offset) {
+    const int64_t ng = act->n / act->group, bpg = act->group / LRQ_Q8P_BLOCK;
+    float y = 0.0f;
+    for (int64_t g = 0; g < ng; g++) {
+        float sq = 0.0f;
+        for (int64_t b = g * bpg; b < (g + 1) * bpg; b++) {
+            int32_t isum = 0; /* <= 32 * 15 * 127: no overflow */
+            for (int64_t j = b * LRQ_Q8P_BLOCK; j < (b + 1) * LRQ_Q8P_BLOCK; j++)
+                isum += (int32_t)lrq_planes_code(codes, act->bits, j) * lrq_q8p_int(act, j);
+            sq += act->d[b] * (float)isum;
+        }
+        const float z = zero ? zero[g] : 0.0f;
+        y += scale[g] * (sq - (z - offset) * act->gsum[g]);
+    }
+    return y;
+}
+
+static const lrq_q8p_kernels ref_kernels = {.dot = dot_ref};
+
+const lrq_q8p_kernels *lrq_q8p_ref(void) { return &ref_kernels; }
