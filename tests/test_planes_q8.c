@@ -12,7 +12,8 @@
  *    and asymmetric, offsets 0 and not, bits 2, 3, 4;
  *  - the checks can fail: one changed code moves every level's result
  *    outside the bound;
- *  - the matrix-vector helper (rows [r0, r1) only, argument errors) and the
+ *  - the matrix-vector helper (rows [r0, r1) only; every level's rows form
+ *    equal to its dot bit for bit; argument errors) and the
  *    size / quantize errors.
  * Code rows are allocated at their exact size, so a kernel that reads past
  * a row is caught by the sanitizer build. */
@@ -324,9 +325,19 @@ static void test_matvec(void) {
         const size_t o = (size_t)(ne1 + r) * (size_t)ng; /* set 1 */
         CHECK(y[r] == lrq_q8p_ref()->dot(&a, codes + (size_t)r * rb, scale + o, zero + o, 0.5f));
     }
-    float y2[7];
-    CHECK(lrq_q8p_matvec(NULL, ne0, ne1, codes, &qp, &a, 0, ne1, y2) == 0);
-    for (int r = 2; r < 5; r++) CHECK(fabsf(y2[r] - y[r]) <= 1e-3f * (fabsf(y[r]) + 1.0f));
+    /* every level: the rows form (what matvec runs) is its dot, bit for bit, row by row */
+    for (int l = 0; l < N_LEVELS; l++) {
+        const lrq_q8p_kernels *k = lrq_q8p_get_isa(LEVELS[l]);
+        if (!k || !cpu_has(LEVELS[l])) continue;
+        float y2[7];
+        CHECK(lrq_q8p_matvec(k, ne0, ne1, codes, &qp, &a, 0, ne1, y2) == 0);
+        for (int64_t r = 0; r < ne1; r++) {
+            const size_t o = (size_t)(ne1 + r) * (size_t)ng;
+            CHECKF(y2[r] == k->dot(&a, codes + (size_t)r * rb, scale + o, zero + o, 0.5f), "%s row %d", LEVELS[l],
+                   (int)r);
+        }
+        for (int r = 2; r < 5; r++) CHECK(fabsf(y2[r] - y[r]) <= 1e-3f * (fabsf(y[r]) + 1.0f));
+    }
     for (int i = 0; i < 7; i++) y[i] = -7.0f;
     CHECK(lrq_q8p_matvec(NULL, ne0 - 32, ne1, codes, &qp, &a, 0, 1, y) == -1 && strstr(lrq_err_get(), "activation"));
     lrq_qparams bad = qp;

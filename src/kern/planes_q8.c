@@ -152,9 +152,9 @@ int lrq_q8p_matvec(const lrq_q8p_kernels *kern, int64_t ne0, int64_t ne1, const 
                            (long long)ne1);
     if (!kern) kern = lrq_q8p_get();
     const size_t ng = (size_t)(ne0 / qp->group); /* the planes exist in memory: offsets fit */
-    for (int64_t r = r0; r < r1; r++) {
-        const size_t o = ((size_t)qp->set * (size_t)ne1 + (size_t)r) * ng;
-        y[r] = kern->dot(act, codes + (size_t)r * rb, qp->scale + o, qp->zero ? qp->zero + o : NULL, qp->offset);
-    }
+    if (r1 == r0) return 0;
+    const size_t o = ((size_t)qp->set * (size_t)ne1 + (size_t)r0) * ng;
+    kern->rows(act, codes + (size_t)r0 * rb, rb, qp->scale + o, qp->zero ? qp->zero + o : NULL, ng, qp->offset,
+               r1 - r0, y + r0);
     return 0;
 }

@@ -96,6 +96,12 @@ typedef struct lrq_q8p_kernels {
      * (zero_row NULL = symmetric). Unchecked (the inner loop). */
     float (*dot)(const lrq_q8p_act *act, const uint8_t *codes_row, const float *scale_row, const float *zero_row,
                  float offset);
+    /* y[r] = dot of row r, r < nrows, of consecutive rows: codes row r at
+     * codes + r * row_bytes, its parameters at scale + r * ng and zero +
+     * r * ng (zero NULL = symmetric); bit for bit what dot gives for each
+     * row. One call per thread share: no call or dispatch per row. */
+    void (*rows)(const lrq_q8p_act *act, const uint8_t *codes, size_t row_bytes, const float *scale,
+                 const float *zero, size_t ng, float offset, int64_t nrows, float *y);
 } lrq_q8p_kernels;
 
 /* The scalar reference (the specification). */

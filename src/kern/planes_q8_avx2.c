@@ -142,7 +142,13 @@ static float dot(const lrq_q8p_act *act, const uint8_t *row, const float *scale,
     }
 }
 
-static const lrq_q8p_kernels avx2_kernels = {.dot = dot};
+static void rows(const lrq_q8p_act *act, const uint8_t *codes, size_t rb, const float *scale, const float *zero,
+                 size_t ng, float offset, int64_t nrows, float *y) {
+    for (int64_t r = 0; r < nrows; r++)
+        y[r] = dot(act, codes + (size_t)r * rb, scale + (size_t)r * ng, zero ? zero + (size_t)r * ng : NULL, offset);
+}
+
+static const lrq_q8p_kernels avx2_kernels = {.dot = dot, .rows = rows};
 
 /* The AVX2 kernels (contracts in kern/planes_q8.h); only for
  * kern/planes_q8.c, which hands them out by level. */

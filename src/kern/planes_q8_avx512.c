@@ -55,49 +55,84 @@ INLINE float zero_term(const lrq_q8p_act *act, int64_t ng, const float *scale, c
     return _mm512_reduce_add_ps(acc);
 }
 
-static float dot2(const lrq_q8p_act *act, const uint8_t *row, const float *scale, const float *zero, float offset) {
-    const int64_t n = act->n, ng = n / act->group, nc = act->n_pad / 256, rb = n / 4;
+/* The scales of a full step's 16 lanes from L0 when the group covers `lpg`
+ * lanes (a compile-time 2, 4 or 8: 8, 4 or 2 groups per step, aligned to
+ * it; 16: one group for all lanes, any multiple of 16 lanes per group; 0:
+ * anything else, through apply16's general path). */
+INLINE __m512 scales_fast(const lrq_q8p_act *act, int64_t L0, const float *scale, int lpg) {
+    if (lpg == 2)
+        return _mm512_permutexvar_ps(_mm512_setr_epi32(0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7),
+                                     _mm512_castps256_ps512(_mm256_loadu_ps(scale + L0 / 2)));
+    if (lpg == 4)
+        return _mm512_permutexvar_ps(_mm512_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3),
+                                     _mm512_castps128_ps512(_mm_loadu_ps(scale + L0 / 4)));
+    if (lpg == 8)
+        return _mm512_permutexvar_ps(_mm512_setr_epi32(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1),
+                                     _mm512_castpd_ps(_mm512_castpd128_pd512(_mm_load_sd((const double *)(scale + L0 / 8)))));
+    return _mm512_set1_ps(scale[act->gl[L0]]);
+}
+
+/* acc += lane sums I scaled: the fast forms for full steps, apply16 otherwise. */
+INLINE __m512 apply(const lrq_q8p_act *act, int64_t L0, int64_t ng, const float *scale, __m512i I, __m512 acc,
+                    int lpg) {
+    if (lpg == 0) return apply16(act, L0, ng, scale, I, acc);
+    const __m512 f = _mm512_mul_ps(_mm512_cvtepi32_ps(I), _mm512_load_ps(act->dl + L0));
+    return _mm512_fmadd_ps(f, scales_fast(act, L0, scale, lpg), acc);
+}
+
+/* Lane sums of one 64-byte vector of 2-bit codes with the 256 slots at a. */
+INLINE __m512i lanes2(__m512i v, const int8_t *a) {
     const __m512i m3 = _mm512_set1_epi8(3);
+    __m512i I = _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_and_si512(v, m3), _mm512_load_si512(a));
+    I = _mm512_dpbusd_epi32(I, _mm512_and_si512(_mm512_srli_epi16(v, 2), m3), _mm512_load_si512(a + 64));
+    I = _mm512_dpbusd_epi32(I, _mm512_and_si512(_mm512_srli_epi16(v, 4), m3), _mm512_load_si512(a + 128));
+    return _mm512_dpbusd_epi32(I, _mm512_and_si512(_mm512_srli_epi16(v, 6), m3), _mm512_load_si512(a + 192));
+}
+
+INLINE float dot2(const lrq_q8p_act *act, const uint8_t *row, const float *scale, const float *zero, float offset,
+                  int lpg) {
+    const int64_t n = act->n, ng = n / act->group, nfull = n / 256, rb = n / 4;
     __m512 acc0 = _mm512_setzero_ps(), acc1 = acc0;
     int64_t c = 0;
-    /* two chunks per iteration: two independent FMA chains */
-    for (; c + 2 <= nc && (c + 2) * 64 <= rb; c += 2) {
-        for (int h = 0; h < 2; h++) {
-            const __m512i v = _mm512_loadu_si512(row + (c + h) * 64);
-            const int8_t *a = act->qs + (c + h) * 256;
-            __m512i I = _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_and_si512(v, m3), _mm512_load_si512(a));
-            I = _mm512_dpbusd_epi32(I, _mm512_and_si512(_mm512_srli_epi16(v, 2), m3), _mm512_load_si512(a + 64));
-            I = _mm512_dpbusd_epi32(I, _mm512_and_si512(_mm512_srli_epi16(v, 4), m3), _mm512_load_si512(a + 128));
-            I = _mm512_dpbusd_epi32(I, _mm512_and_si512(_mm512_srli_epi16(v, 6), m3), _mm512_load_si512(a + 192));
-            if (h == 0) acc0 = apply16(act, (c + h) * 16, ng, scale, I, acc0);
-            else acc1 = apply16(act, (c + h) * 16, ng, scale, I, acc1);
-        }
+    for (; c + 2 <= nfull; c += 2) { /* two independent FMA chains */
+        acc0 = apply(act, c * 16, ng, scale, lanes2(_mm512_loadu_si512(row + c * 64), act->qs + c * 256), acc0, lpg);
+        acc1 = apply(act, c * 16 + 16, ng, scale, lanes2(_mm512_loadu_si512(row + c * 64 + 64), act->qs + c * 256 + 256),
+                     acc1, lpg);
     }
-    for (; c < nc; c++) { /* the rest, the last one possibly partial (masked) */
-        const __m512i v = _mm512_maskz_loadu_epi8(first_bytes(rb - c * 64), row + c * 64);
-        const int8_t *a = act->qs + c * 256;
-        __m512i I = _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_and_si512(v, m3), _mm512_load_si512(a));
-        I = _mm512_dpbusd_epi32(I, _mm512_and_si512(_mm512_srli_epi16(v, 2), m3), _mm512_load_si512(a + 64));
-        I = _mm512_dpbusd_epi32(I, _mm512_and_si512(_mm512_srli_epi16(v, 4), m3), _mm512_load_si512(a + 128));
-        I = _mm512_dpbusd_epi32(I, _mm512_and_si512(_mm512_srli_epi16(v, 6), m3), _mm512_load_si512(a + 192));
-        acc0 = apply16(act, c * 16, ng, scale, I, acc0);
+    if (c < nfull) {
+        acc0 = apply(act, c * 16, ng, scale, lanes2(_mm512_loadu_si512(row + c * 64), act->qs + c * 256), acc0, lpg);
+        c++;
     }
+    if (c * 256 < n) /* a partial last chunk: masked load, general scales */
+        acc1 = apply16(act, c * 16, ng, scale,
+                       lanes2(_mm512_maskz_loadu_epi8(first_bytes(rb - c * 64), row + c * 64), act->qs + c * 256), acc1);
     return _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1)) - zero_term(act, ng, scale, zero, offset);
 }
 
-static float dot4(const lrq_q8p_act *act, const uint8_t *row, const float *scale, const float *zero, float offset) {
-    const int64_t n = act->n, ng = n / act->group, nc = act->n_pad / 128, rb = n / 2;
+/* Lane sums of one 64-byte vector of 4-bit codes with the 128 slots at a. */
+INLINE __m512i lanes4(__m512i v, const int8_t *a) {
     const __m512i m15 = _mm512_set1_epi8(15);
+    const __m512i I = _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_and_si512(v, m15), _mm512_load_si512(a));
+    return _mm512_dpbusd_epi32(I, _mm512_and_si512(_mm512_srli_epi16(v, 4), m15), _mm512_load_si512(a + 64));
+}
+
+INLINE float dot4(const lrq_q8p_act *act, const uint8_t *row, const float *scale, const float *zero, float offset,
+                  int lpg) {
+    const int64_t n = act->n, ng = n / act->group, nfull = n / 128, rb = n / 2;
     __m512 acc0 = _mm512_setzero_ps(), acc1 = acc0;
-    for (int64_t c = 0; c < nc; c++) {
-        const __m512i v = (c + 1) * 64 <= rb ? _mm512_loadu_si512(row + c * 64)
-                                             : _mm512_maskz_loadu_epi8(first_bytes(rb - c * 64), row + c * 64);
-        const int8_t *a = act->qs + c * 128;
-        __m512i I = _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_and_si512(v, m15), _mm512_load_si512(a));
-        I = _mm512_dpbusd_epi32(I, _mm512_and_si512(_mm512_srli_epi16(v, 4), m15), _mm512_load_si512(a + 64));
-        if (c & 1) acc1 = apply16(act, c * 16, ng, scale, I, acc1);
-        else acc0 = apply16(act, c * 16, ng, scale, I, acc0);
+    int64_t c = 0;
+    for (; c + 2 <= nfull; c += 2) {
+        acc0 = apply(act, c * 16, ng, scale, lanes4(_mm512_loadu_si512(row + c * 64), act->qs + c * 128), acc0, lpg);
+        acc1 = apply(act, c * 16 + 16, ng, scale, lanes4(_mm512_loadu_si512(row + c * 64 + 64), act->qs + c * 128 + 128),
+                     acc1, lpg);
     }
+    if (c < nfull) {
+        acc0 = apply(act, c * 16, ng, scale, lanes4(_mm512_loadu_si512(row + c * 64), act->qs + c * 128), acc0, lpg);
+        c++;
+    }
+    if (c * 128 < n)
+        acc1 = apply16(act, c * 16, ng, scale,
+                       lanes4(_mm512_maskz_loadu_epi8(first_bytes(rb - c * 64), row + c * 64), act->qs + c * 128), acc1);
     return _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1)) - zero_term(act, ng, scale, zero, offset);
 }
 
@@ -112,7 +147,8 @@ INLINE __m512i spread3(__m512i v, __m512i widx) {
                            _mm512_and_si512(_mm512_slli_epi16(t, 5), _mm512_set1_epi16(0x0700)));
 }
 
-static float dot3(const lrq_q8p_act *act, const uint8_t *row, const float *scale, const float *zero, float offset) {
+INLINE float dot3(const lrq_q8p_act *act, const uint8_t *row, const float *scale, const float *zero, float offset,
+                  int lpg) {
     const int64_t n = act->n, ng = n / act->group, nc = act->n_pad / 128, rb = n * 3 / 8;
     /* lane l of half h takes words 12h + 3l .. 12h + 3l + 3 (bytes 24h + 6l ..) to its words 0..3 */
     static const int16_t W0[32] = {0, 1, 2, 3, 0, 0, 0, 0, 3, 4, 5, 6, 0, 0, 0, 0,
@@ -121,25 +157,75 @@ static float dot3(const lrq_q8p_act *act, const uint8_t *row, const float *scale
     const __m512i w1 = _mm512_add_epi16(w0, _mm512_set1_epi16(12));
     __m512 acc0 = _mm512_setzero_ps(), acc1 = acc0;
     for (int64_t c = 0; c < nc; c++) {
-        const __m512i v = _mm512_maskz_loadu_epi8(first_bytes(rb - c * 48 < 48 ? rb - c * 48 : 48), row + c * 48);
+        const int full = (c + 1) * 128 <= n;
+        const __m512i v = _mm512_maskz_loadu_epi8(first_bytes(full ? 48 : rb - c * 48), row + c * 48);
         const int8_t *a = act->qs + c * 128;
         const __m512i I0 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), spread3(v, w0), _mm512_load_si512(a));
         const __m512i I1 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), spread3(v, w1), _mm512_load_si512(a + 64));
-        acc0 = apply16(act, c * 32, ng, scale, I0, acc0);
-        acc1 = apply16(act, c * 32 + 16, ng, scale, I1, acc1);
+        if (full) {
+            acc0 = apply(act, c * 32, ng, scale, I0, acc0, lpg);
+            acc1 = apply(act, c * 32 + 16, ng, scale, I1, acc1, lpg);
+        } else {
+            acc0 = apply16(act, c * 32, ng, scale, I0, acc0);
+            acc1 = apply16(act, c * 32 + 16, ng, scale, I1, acc1);
+        }
     }
     return _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1)) - zero_term(act, ng, scale, zero, offset);
 }
 
-static float dot(const lrq_q8p_act *act, const uint8_t *row, const float *scale, const float *zero, float offset) {
-    switch (act->bits) {
-    case 2: return dot2(act, row, scale, zero, offset);
-    case 3: return dot3(act, row, scale, zero, offset);
-    default: return dot4(act, row, scale, zero, offset);
+/* Software prefetch of the row PF_ROWS ahead (its code bytes and
+ * parameters): the hardware prefetcher alone left a one-thread pass at
+ * about half the read bandwidth (bench/bench_lq_dot.c). */
+#ifndef PF_ROWS
+#define PF_ROWS 8
+#endif
+INLINE void prefetch_row(const uint8_t *codes, size_t rb, const float *scale, const float *zero, size_t ng) {
+    for (size_t i = 0; i < rb; i += 64) _mm_prefetch((const char *)codes + i, _MM_HINT_T0);
+    for (size_t i = 0; i < ng * 4; i += 64) {
+        _mm_prefetch((const char *)scale + i, _MM_HINT_T0);
+        if (zero) _mm_prefetch((const char *)zero + i, _MM_HINT_T0);
     }
 }
 
-static const lrq_q8p_kernels avx512_kernels = {.dot = dot};
+/* Rows [0, nrows) of a matrix: codes rows of rb bytes, parameter rows of ng
+ * floats; one instantiation per (bits, lanes per group), so the row loop
+ * has no call or dispatch in it. */
+#define ROWS(B, LPG)                                                                                          \
+    for (int64_t r = 0; r < nrows; r++) {                                                                     \
+        if (r + PF_ROWS < nrows) prefetch_row(codes + (size_t)(r + PF_ROWS) * rb, rb, scale + (size_t)(r + PF_ROWS) * ng, \
+                                              zero ? zero + (size_t)(r + PF_ROWS) * ng : NULL, ng);            \
+        y[r] = dot##B(act, codes + (size_t)r * rb, scale + (size_t)r * ng, zero ? zero + (size_t)r * ng : NULL, \
+                      offset, LPG);                                                                \
+    }
+
+static void rows(const lrq_q8p_act *act, const uint8_t *codes, size_t rb, const float *scale, const float *zero,
+                 size_t ng, float offset, int64_t nrows, float *y) {
+    const int32_t lpg = act->group / act->lane_vals;
+    const int mode = lpg == 2 || lpg == 4 || lpg == 8 ? lpg : lpg % 16 == 0 ? 16 : 0;
+#define BY_MODE(B)                                  \
+    switch (mode) {                                 \
+    case 2: ROWS(B, 2) break;                       \
+    case 4: ROWS(B, 4) break;                       \
+    case 8: ROWS(B, 8) break;                       \
+    case 16: ROWS(B, 16) break;                     \
+    default: ROWS(B, 0) break;                      \
+    }
+    switch (act->bits) {
+    case 2: BY_MODE(2) break;
+    case 3: BY_MODE(3) break;
+    default: BY_MODE(4) break;
+    }
+#undef BY_MODE
+}
+#undef ROWS
+
+static float dot(const lrq_q8p_act *act, const uint8_t *row, const float *scale, const float *zero, float offset) {
+    float y;
+    rows(act, row, 0, scale, zero, 0, offset, 1, &y);
+    return y;
+}
+
+static const lrq_q8p_kernels avx512_kernels = {.dot = dot, .rows = rows};
 
 /* The AVX-512 (VNNI) kernels (contracts in kern/planes_q8.h); only for
  * kern/planes_q8.c, which hands them out by level. */

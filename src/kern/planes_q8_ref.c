@@ -24,6 +24,13 @@ static float dot_ref(const lrq_q8p_act *act, const uint8_t *codes, const float *
     return y;
 }
 
-static const lrq_q8p_kernels ref_kernels = {.dot = dot_ref};
+static void rows_ref(const lrq_q8p_act *act, const uint8_t *codes, size_t rb, const float *scale, const float *zero,
+                     size_t ng, float offset, int64_t nrows, float *y) {
+    for (int64_t r = 0; r < nrows; r++)
+        y[r] = dot_ref(act, codes + (size_t)r * rb, scale + (size_t)r * ng, zero ? zero + (size_t)r * ng : NULL,
+                       offset);
+}
+
+static const lrq_q8p_kernels ref_kernels = {.dot = dot_ref, .rows = rows_ref};
 
 const lrq_q8p_kernels *lrq_q8p_ref(void) { return &ref_kernels; }
