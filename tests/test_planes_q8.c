@@ -296,14 +296,14 @@ static void test_corrupted_code(void) {
 
 static void test_matvec(void) {
     const int bits = 2;
-    const int64_t ne0 = 352, ne1 = 7;
+    const int64_t ne0 = 352, ne1 = 37; /* 37: two 16-row batches and a rest */
     const int32_t group = 32;
     size_t rb;
     lrq_planes_row_bytes(bits, ne0, &rb);
     const int64_t ng = ne0 / group;
     uint8_t *codes = malloc(rb * (size_t)ne1), *q = malloc((size_t)ne0);
     float *scale = malloc(sizeof(float) * (size_t)(2 * ne1 * ng)), *zero = malloc(sizeof(float) * (size_t)(2 * ne1 * ng));
-    float *x = malloc(sizeof(float) * (size_t)ne0), y[7];
+    float *x = malloc(sizeof(float) * (size_t)ne0), y[37];
     for (int64_t r = 0; r < ne1; r++) {
         for (int64_t j = 0; j < ne0; j++) q[j] = (uint8_t)(test_rand_u64(&rng) & 3);
         lrq_planes_pack_row(bits, ne0, q, codes + (size_t)r * rb);
@@ -318,7 +318,7 @@ static void test_matvec(void) {
     CHECK(make_act(bits, ne0, group, x, &buf, &a) == 0);
     lrq_qparams qp = {.layout = LRQ_PARAMS_PLANES, .group = group, .n_sets = 2, .set = 1, .scale = scale,
                       .zero = zero, .offset = 0.5f};
-    for (int i = 0; i < 7; i++) y[i] = -7.0f;
+    for (int i = 0; i < 37; i++) y[i] = -7.0f;
     CHECK(lrq_q8p_matvec(lrq_q8p_ref(), ne0, ne1, codes, &qp, &a, 2, 5, y) == 0);
     CHECK(y[0] == -7.0f && y[1] == -7.0f && y[5] == -7.0f && y[6] == -7.0f);
     for (int64_t r = 2; r < 5; r++) {
@@ -329,7 +329,7 @@ static void test_matvec(void) {
     for (int l = 0; l < N_LEVELS; l++) {
         const lrq_q8p_kernels *k = lrq_q8p_get_isa(LEVELS[l]);
         if (!k || !cpu_has(LEVELS[l])) continue;
-        float y2[7];
+        float y2[37];
         CHECK(lrq_q8p_matvec(k, ne0, ne1, codes, &qp, &a, 0, ne1, y2) == 0);
         for (int64_t r = 0; r < ne1; r++) {
             const size_t o = (size_t)(ne1 + r) * (size_t)ng;
@@ -338,7 +338,7 @@ static void test_matvec(void) {
         }
         for (int r = 2; r < 5; r++) CHECK(fabsf(y2[r] - y[r]) <= 1e-3f * (fabsf(y[r]) + 1.0f));
     }
-    for (int i = 0; i < 7; i++) y[i] = -7.0f;
+    for (int i = 0; i < 37; i++) y[i] = -7.0f;
     CHECK(lrq_q8p_matvec(NULL, ne0 - 32, ne1, codes, &qp, &a, 0, 1, y) == -1 && strstr(lrq_err_get(), "activation"));
     lrq_qparams bad = qp;
     bad.group = 64;
@@ -353,7 +353,7 @@ static void test_matvec(void) {
     bad = qp;
     bad.scale = NULL;
     CHECK(lrq_q8p_matvec(NULL, ne0, ne1, codes, &bad, &a, 0, 1, y) == -1);
-    CHECK(lrq_q8p_matvec(NULL, ne0, ne1, codes, &qp, &a, 3, 8, y) == -1 && strstr(lrq_err_get(), "rows"));
+    CHECK(lrq_q8p_matvec(NULL, ne0, ne1, codes, &qp, &a, 30, 38, y) == -1 && strstr(lrq_err_get(), "rows"));
     CHECK(y[0] == -7.0f);
     free(buf);
     free(codes);

@@ -22,6 +22,7 @@
  * time instead of 32); the float order differs: tests/test_planes_q8.c
  * bounds the difference. */
 #include "kern/planes_q8.h"
+#include "kern/hsum_avx512.h"
 
 #include <immintrin.h>
 
@@ -42,17 +43,18 @@ INLINE __m512 apply16(const lrq_q8p_act *act, int64_t L0, int64_t ng, const floa
     return _mm512_fmadd_ps(f, s, acc);
 }
 
-/* Σ_g scale[g] * (zero[g] - offset) * gsum[g]. */
-INLINE float zero_term(const lrq_q8p_act *act, int64_t ng, const float *scale, const float *zero, float offset) {
-    __m512 acc = _mm512_setzero_ps();
+/* acc - scale[g] * (zero[g] - offset) * gsum[g] for every group g, 16 groups
+ * per step (lane-wise: the caller's one horizontal sum covers it). */
+INLINE __m512 sub_zero_term(const lrq_q8p_act *act, int64_t ng, const float *scale, const float *zero, float offset,
+                            __m512 acc) {
     const __m512 off = _mm512_set1_ps(offset);
     for (int64_t g = 0; g < ng; g += 16) {
         const __mmask16 m = first16(ng - g);
         const __m512 z = zero ? _mm512_maskz_loadu_ps(m, zero + g) : _mm512_setzero_ps();
         const __m512 sc = _mm512_mul_ps(_mm512_maskz_loadu_ps(m, scale + g), _mm512_sub_ps(z, off));
-        acc = _mm512_fmadd_ps(sc, _mm512_maskz_loadu_ps(m, act->gsum + g), acc);
+        acc = _mm512_fnmadd_ps(sc, _mm512_maskz_loadu_ps(m, act->gsum + g), acc);
     }
-    return _mm512_reduce_add_ps(acc);
+    return acc;
 }
 
 /* The scales of a full step's 16 lanes from L0 when the group covers `lpg`
@@ -89,12 +91,14 @@ INLINE __m512i lanes2(__m512i v, const int8_t *a) {
     return _mm512_dpbusd_epi32(I, _mm512_and_si512(_mm512_srli_epi16(v, 6), m3), _mm512_load_si512(a + 192));
 }
 
-INLINE float dot2(const lrq_q8p_act *act, const uint8_t *row, const float *scale, const float *zero, float offset,
-                  int lpg) {
+INLINE __m512 dot2(const lrq_q8p_act *act, const uint8_t *row, const float *scale, const float *zero, float offset,
+                  int lpg, size_t pfd) {
     const int64_t n = act->n, ng = n / act->group, nfull = n / 256, rb = n / 4;
     __m512 acc0 = _mm512_setzero_ps(), acc1 = acc0;
     int64_t c = 0;
     for (; c + 2 <= nfull; c += 2) { /* two independent FMA chains */
+        _mm_prefetch((const char *)row + c * 64 + pfd, _MM_HINT_T0);
+        _mm_prefetch((const char *)row + c * 64 + 64 + pfd, _MM_HINT_T0);
         acc0 = apply(act, c * 16, ng, scale, lanes2(_mm512_loadu_si512(row + c * 64), act->qs + c * 256), acc0, lpg);
         acc1 = apply(act, c * 16 + 16, ng, scale, lanes2(_mm512_loadu_si512(row + c * 64 + 64), act->qs + c * 256 + 256),
                      acc1, lpg);
@@ -106,7 +110,7 @@ INLINE float dot2(const lrq_q8p_act *act, const uint8_t *row, const float *scale
     if (c * 256 < n) /* a partial last chunk: masked load, general scales */
         acc1 = apply16(act, c * 16, ng, scale,
                        lanes2(_mm512_maskz_loadu_epi8(first_bytes(rb - c * 64), row + c * 64), act->qs + c * 256), acc1);
-    return _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1)) - zero_term(act, ng, scale, zero, offset);
+    return sub_zero_term(act, ng, scale, zero, offset, _mm512_add_ps(acc0, acc1));
 }
 
 /* Lane sums of one 64-byte vector of 4-bit codes with the 128 slots at a. */
@@ -116,12 +120,14 @@ INLINE __m512i lanes4(__m512i v, const int8_t *a) {
     return _mm512_dpbusd_epi32(I, _mm512_and_si512(_mm512_srli_epi16(v, 4), m15), _mm512_load_si512(a + 64));
 }
 
-INLINE float dot4(const lrq_q8p_act *act, const uint8_t *row, const float *scale, const float *zero, float offset,
-                  int lpg) {
+INLINE __m512 dot4(const lrq_q8p_act *act, const uint8_t *row, const float *scale, const float *zero, float offset,
+                  int lpg, size_t pfd) {
     const int64_t n = act->n, ng = n / act->group, nfull = n / 128, rb = n / 2;
     __m512 acc0 = _mm512_setzero_ps(), acc1 = acc0;
     int64_t c = 0;
     for (; c + 2 <= nfull; c += 2) {
+        _mm_prefetch((const char *)row + c * 64 + pfd, _MM_HINT_T0);
+        _mm_prefetch((const char *)row + c * 64 + 64 + pfd, _MM_HINT_T0);
         acc0 = apply(act, c * 16, ng, scale, lanes4(_mm512_loadu_si512(row + c * 64), act->qs + c * 128), acc0, lpg);
         acc1 = apply(act, c * 16 + 16, ng, scale, lanes4(_mm512_loadu_si512(row + c * 64 + 64), act->qs + c * 128 + 128),
                      acc1, lpg);
@@ -133,7 +139,7 @@ INLINE float dot4(const lrq_q8p_act *act, const uint8_t *row, const float *scale
     if (c * 128 < n)
         acc1 = apply16(act, c * 16, ng, scale,
                        lanes4(_mm512_maskz_loadu_epi8(first_bytes(rb - c * 64), row + c * 64), act->qs + c * 128), acc1);
-    return _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1)) - zero_term(act, ng, scale, zero, offset);
+    return sub_zero_term(act, ng, scale, zero, offset, _mm512_add_ps(acc0, acc1));
 }
 
 /* 64 3-bit codes (the half h of a 48-byte chunk v: bytes 24h .. 24h+23) as
@@ -147,8 +153,8 @@ INLINE __m512i spread3(__m512i v, __m512i widx) {
                            _mm512_and_si512(_mm512_slli_epi16(t, 5), _mm512_set1_epi16(0x0700)));
 }
 
-INLINE float dot3(const lrq_q8p_act *act, const uint8_t *row, const float *scale, const float *zero, float offset,
-                  int lpg) {
+INLINE __m512 dot3(const lrq_q8p_act *act, const uint8_t *row, const float *scale, const float *zero, float offset,
+                  int lpg, size_t pfd) {
     const int64_t n = act->n, ng = n / act->group, nc = act->n_pad / 128, rb = n * 3 / 8;
     /* lane l of half h takes words 12h + 3l .. 12h + 3l + 3 (bytes 24h + 6l ..) to its words 0..3 */
     static const int16_t W0[32] = {0, 1, 2, 3, 0, 0, 0, 0, 3, 4, 5, 6, 0, 0, 0, 0,
@@ -158,6 +164,7 @@ INLINE float dot3(const lrq_q8p_act *act, const uint8_t *row, const float *scale
     __m512 acc0 = _mm512_setzero_ps(), acc1 = acc0;
     for (int64_t c = 0; c < nc; c++) {
         const int full = (c + 1) * 128 <= n;
+        _mm_prefetch((const char *)row + c * 48 + pfd, _MM_HINT_T0);
         const __m512i v = _mm512_maskz_loadu_epi8(first_bytes(full ? 48 : rb - c * 48), row + c * 48);
         const int8_t *a = act->qs + c * 128;
         const __m512i I0 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), spread3(v, w0), _mm512_load_si512(a));
@@ -170,37 +177,69 @@ INLINE float dot3(const lrq_q8p_act *act, const uint8_t *row, const float *scale
             acc1 = apply16(act, c * 32 + 16, ng, scale, I1, acc1);
         }
     }
-    return _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1)) - zero_term(act, ng, scale, zero, offset);
+    return sub_zero_term(act, ng, scale, zero, offset, _mm512_add_ps(acc0, acc1));
 }
 
-/* Software prefetch of the row PF_ROWS ahead (its code bytes and
- * parameters): the hardware prefetcher alone left a one-thread pass at
- * about half the read bandwidth (bench/bench_lq_dot.c). */
+/* Software prefetch PF_ROWS rows ahead: the code bytes one line per step
+ * (in dot2/3/4), the parameters once per row. Prefetches never fault, so
+ * those past the matrix are harmless. */
 #ifndef PF_ROWS
 #define PF_ROWS 8
 #endif
-INLINE void prefetch_row(const uint8_t *codes, size_t rb, const float *scale, const float *zero, size_t ng) {
-    for (size_t i = 0; i < rb; i += 64) _mm_prefetch((const char *)codes + i, _MM_HINT_T0);
+INLINE void prefetch_params(const float *scale, const float *zero, size_t ng) {
     for (size_t i = 0; i < ng * 4; i += 64) {
         _mm_prefetch((const char *)scale + i, _MM_HINT_T0);
         if (zero) _mm_prefetch((const char *)zero + i, _MM_HINT_T0);
     }
 }
 
+/* The horizontal sum of one row's lane vector, in lrq_hsum16x16's order
+ * (lanes i+8 onto i, i+4 onto i, then (0+2) + (1+3)), so that a row summed
+ * alone and a row summed with 15 others give the same bits. */
+INLINE float hsum_one(__m512 v) {
+    const __m256 a = _mm256_add_ps(_mm512_castps512_ps256(v), _mm512_extractf32x8_ps(v, 1));
+    const __m128 b = _mm_add_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
+    const __m128 c = _mm_add_ps(b, _mm_movehl_ps(b, b)); /* lanes 0+2, 1+3 */
+    return _mm_cvtss_f32(_mm_add_ss(c, _mm_movehdup_ps(c)));
+}
+
 /* Rows [0, nrows) of a matrix: codes rows of rb bytes, parameter rows of ng
  * floats; one instantiation per (bits, lanes per group), so the row loop
- * has no call or dispatch in it. */
-#define ROWS(B, LPG)                                                                                          \
-    for (int64_t r = 0; r < nrows; r++) {                                                                     \
-        if (r + PF_ROWS < nrows) prefetch_row(codes + (size_t)(r + PF_ROWS) * rb, rb, scale + (size_t)(r + PF_ROWS) * ng, \
-                                              zero ? zero + (size_t)(r + PF_ROWS) * ng : NULL, ng);            \
-        y[r] = dot##B(act, codes + (size_t)r * rb, scale + (size_t)r * ng, zero ? zero + (size_t)r * ng : NULL, \
-                      offset, LPG);                                                                \
+ * has no call or dispatch in it. Rows go 16 at a time: their lane vectors
+ * are summed together (lrq_hsum16x16), which takes the horizontal sums off
+ * each row's critical path. */
+#define ROW_VEC(B, LPG, r)                                                                                     \
+    dot##B(act, codes + (size_t)(r) * rb, scale + (size_t)(r) * ng, zero ? zero + (size_t)(r) * ng : NULL, offset, \
+           LPG, pfd)
+#define PF_PARAMS(r)                                                                                           \
+    do {                                                                                                       \
+        if ((r) + PF_ROWS < nrows)                                                                             \
+            prefetch_params(scale + (size_t)((r) + PF_ROWS) * ng, zero ? zero + (size_t)((r) + PF_ROWS) * ng : NULL, \
+                            ng);                                                                               \
+    } while (0)
+#define ROWS(B, LPG)                                                                                           \
+    {                                                                                                          \
+        int64_t r = 0;                                                                                         \
+        for (; r + 16 <= nrows; r += 16) {                                                                     \
+            __m512 v[16];                                                                                      \
+            for (int i = 0; i < 16; i++) {                                                                     \
+                PF_PARAMS(r + i);                                                                              \
+                v[i] = ROW_VEC(B, LPG, r + i);                                                                 \
+            }                                                                                                  \
+            _mm512_storeu_ps(y + r, _mm512_permutexvar_ps(order, lrq_hsum16x16(v)));                           \
+        }                                                                                                      \
+        for (; r < nrows; r++) {                                                                               \
+            PF_PARAMS(r);                                                                                      \
+            y[r] = hsum_one(ROW_VEC(B, LPG, r));                                                               \
+        }                                                                                                      \
     }
 
 static void rows(const lrq_q8p_act *act, const uint8_t *codes, size_t rb, const float *scale, const float *zero,
                  size_t ng, float offset, int64_t nrows, float *y) {
     const int32_t lpg = act->group / act->lane_vals;
+    const size_t pfd = PF_ROWS * rb; /* the code bytes PF_ROWS rows ahead (rows are consecutive) */
+    /* lrq_hsum16x16 puts output o = 4k + j in lane 4j + k */
+    const __m512i order = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
     const int mode = lpg == 2 || lpg == 4 || lpg == 8 ? lpg : lpg % 16 == 0 ? 16 : 0;
 #define BY_MODE(B)                                  \
     switch (mode) {                                 \
@@ -218,6 +257,8 @@ static void rows(const lrq_q8p_act *act, const uint8_t *codes, size_t rb, const 
 #undef BY_MODE
 }
 #undef ROWS
+#undef ROW_VEC
+#undef PF_PARAMS
 
 static float dot(const lrq_q8p_act *act, const uint8_t *row, const float *scale, const float *zero, float offset) {
     float y;
