@@ -15,7 +15,10 @@
  * lrq has no IQ2_XS kernel, so IQ2_XS is not measured here. Every run times
  * all methods back to back (paired: the ratio to Qb_K is taken within a
  * run, its median printed), since the machine is shared and noisy.
- * The last column is a method's GB/s over the read sweep's in the same run (median).
+ * "GB/s / read" is a method's GB/s over the read sweep's in the same run
+ * (median); "GB/cpu-s" divides the bytes by the process CPU time per thread
+ * instead of the wall time: on a loaded machine (threads descheduled) it is
+ * the steadier figure of what a thread sustains while it runs.
  * Then the accuracy of the int8 path against the F32-activation planes dot
  * on LLM-like data (RTN-quantized normal weights, normal activations with
  * 1/64 of the values 20x larger): relative error of y over 4096 rows.
@@ -133,9 +136,16 @@ static void *worker(void *arg) {
     return NULL;
 }
 
-/* One pass of `method` over all rows with `nt` threads; seconds. */
-static double pass(bench_t *b, int method, int nt) {
-    const double t0 = now();
+static double cpu_now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* One pass of `method` over all rows with `nt` threads; wall seconds, and
+ * the process CPU seconds it took in *cpu. */
+static double pass(bench_t *b, int method, int nt, double *cpu) {
+    const double t0 = now(), c0 = cpu_now();
     /* the per-token activation rounding is part of a decode step */
     if (method == M_Q8) lrq_q8p_quantize(b->bits, b->ne0, b->group, b->x, b->act_buf, b->act_bytes, &b->act);
     if (method == M_KQ) lrq_type_get(LRQ_TYPE_Q8_K)->from_float(b->x, b->q8k, b->ne0);
@@ -147,6 +157,7 @@ static double pass(bench_t *b, int method, int nt) {
     }
     worker(&jobs[0]);
     for (int t = 1; t < nt; t++) pthread_join(th[t], NULL);
+    *cpu = cpu_now() - c0;
     return now() - t0;
 }
 
@@ -287,10 +298,10 @@ int main(int argc, char **argv) {
            8.0 * b.kq_bytes / ((double)ne0 * ne1));
     printf("median of %d runs (each run: every method once, back to back; shared, noisy machine)\n", runs);
     for (int nt = 1; nt <= 2; nt++) {
-        double t[N_M][64], ratio[N_M][64], vs_read[N_M][64];
-        for (int m = 0; m < N_M; m++) pass(&b, m, nt); /* warm-up */
+        double t[N_M][64], cpu[N_M][64], ratio[N_M][64], vs_read[N_M][64];
+        for (int m = 0; m < N_M; m++) pass(&b, m, nt, &cpu[m][0]); /* warm-up */
         for (int r = 0; r < runs; r++) {
-            for (int m = 0; m < N_M; m++) t[m][r] = pass(&b, m, nt);
+            for (int m = 0; m < N_M; m++) t[m][r] = pass(&b, m, nt, &cpu[m][r]);
             for (int m = 0; m < N_M; m++) {
                 ratio[m][r] = t[M_KQ][r] / t[m][r];
                 /* the share of the read bandwidth a method reaches on its own bytes */
@@ -298,13 +309,14 @@ int main(int argc, char **argv) {
                 vs_read[m][r] = (bm / t[m][r]) / ((double)b.lq_bytes / t[M_READ][r]);
             }
         }
-        printf("\n%d thread%s:\n%-24s %9s %9s %10s %12s %12s\n", nt, nt > 1 ? "s" : "", "method", "ms/pass", "GB/s",
-               "Mrows/s", "speed vs KQ", "GB/s / read");
+        printf("\n%d thread%s:\n%-24s %9s %9s %10s %12s %12s %10s\n", nt, nt > 1 ? "s" : "", "method", "ms/pass", "GB/s",
+               "Mrows/s", "speed vs KQ", "GB/s / read", "GB/cpu-s");
         for (int m = 0; m < N_M; m++) {
             const double tm = median(t[m], runs), rt = median(ratio[m], runs), vr = median(vs_read[m], runs);
+            const double tc = median(cpu[m], runs) / nt; /* CPU seconds per thread */
             const double bytes = m == M_KQ ? (double)b.kq_bytes : (double)b.lq_bytes;
-            printf("%-24s %9.2f %9.2f %10.2f %12.2f %12.2f\n", NAME[m], tm * 1e3, bytes / tm / 1e9,
-                   m < M_READ ? (double)ne1 / tm / 1e6 : 0.0, rt, vr);
+            printf("%-24s %9.2f %9.2f %10.2f %12.2f %12.2f %10.2f\n", NAME[m], tm * 1e3, bytes / tm / 1e9,
+                   m < M_READ ? (double)ne1 / tm / 1e6 : 0.0, rt, vr, bytes / tc / 1e9);
         }
     }
     accuracy(bits, group, ne0);

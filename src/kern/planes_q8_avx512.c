@@ -180,12 +180,13 @@ INLINE __m512 dot3(const lrq_q8p_act *act, const uint8_t *row, const float *scal
     return sub_zero_term(act, ng, scale, zero, offset, _mm512_add_ps(acc0, acc1));
 }
 
-/* Software prefetch PF_ROWS rows ahead: the code bytes one line per step
- * (in dot2/3/4), the parameters once per row. Prefetches never fault, so
- * those past the matrix are harmless. */
-#ifndef PF_ROWS
-#define PF_ROWS 8
-#endif
+/* Software prefetch about PF_BYTES of codes ahead: the code bytes one line
+ * per step (in dot2/3/4), the parameters of the row that far ahead once per
+ * row. Measured on the 250880 x 1536 2-bit pass (bench/bench_lq_dot.c, one
+ * thread): none 15 GB per CPU-second, 3 KB ahead 20, 6 KB 17-22, 12-24 KB
+ * 16-17 (a loaded machine: rough). Prefetches never fault, so those past
+ * the matrix are harmless. */
+#define PF_BYTES 6144
 INLINE void prefetch_params(const float *scale, const float *zero, size_t ng) {
     for (size_t i = 0; i < ng * 4; i += 64) {
         _mm_prefetch((const char *)scale + i, _MM_HINT_T0);
@@ -213,8 +214,8 @@ INLINE float hsum_one(__m512 v) {
            LPG, pfd)
 #define PF_PARAMS(r)                                                                                           \
     do {                                                                                                       \
-        if ((r) + PF_ROWS < nrows)                                                                             \
-            prefetch_params(scale + (size_t)((r) + PF_ROWS) * ng, zero ? zero + (size_t)((r) + PF_ROWS) * ng : NULL, \
+        if ((r) + pf_rows < nrows)                                                                             \
+            prefetch_params(scale + (size_t)((r) + pf_rows) * ng, zero ? zero + (size_t)((r) + pf_rows) * ng : NULL, \
                             ng);                                                                               \
     } while (0)
 #define ROWS(B, LPG)                                                                                           \
@@ -237,7 +238,9 @@ INLINE float hsum_one(__m512 v) {
 static void rows(const lrq_q8p_act *act, const uint8_t *codes, size_t rb, const float *scale, const float *zero,
                  size_t ng, float offset, int64_t nrows, float *y) {
     const int32_t lpg = act->group / act->lane_vals;
-    const size_t pfd = PF_ROWS * rb; /* the code bytes PF_ROWS rows ahead (rows are consecutive) */
+    /* rows are consecutive: PF_BYTES ahead is pf_rows rows ahead */
+    const int64_t pf_rows = rb ? (int64_t)(PF_BYTES / rb) + 1 : 1;
+    const size_t pfd = (size_t)pf_rows * rb;
     /* lrq_hsum16x16 puts output o = 4k + j in lane 4j + k */
     const __m512i order = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
     const int mode = lpg == 2 || lpg == 4 || lpg == 8 ? lpg : lpg % 16 == 0 ? 16 : 0;
