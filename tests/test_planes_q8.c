@@ -12,6 +12,8 @@
  *    and asymmetric, offsets 0 and not, bits 2, 3, 4;
  *  - the checks can fail: one changed code moves every level's result
  *    outside the bound;
+ *  - the K-replica forms: each set's result is that level's dot bit for
+ *    bit; matvec_k equals matvec per view; K and view errors;
  *  - the matrix-vector helper (rows [r0, r1) only; every level's rows form
  *    equal to its dot bit for bit; argument errors) and the
  *    size / quantize errors.
@@ -363,6 +365,80 @@ static void test_matvec(void) {
     free(x);
 }
 
+/* K-replica forms: every level's dot_k gives, for each set, its own dot
+ * bit for bit (K = 1 .. 6, sets symmetric or not, shapes with tails);
+ * matvec_k equals matvec per view; K and view errors. */
+static void test_replicas(void) {
+    static const int32_t GROUPS[4] = {32, 96, 128, 0};
+    int bad = 0, runs = 0;
+    for (int it = 0; it < 36; it++) {
+        const int bits = 2 + it % 3, K = 1 + (it / 3) % 6;
+        int64_t n = 32 * (1 + (int64_t)(test_rand_u64(&rng) % 40));
+        int32_t group = GROUPS[(it / 9) % 4];
+        if (group == 0) group = (int32_t)n;
+        else n = (n + group - 1) / group * group;
+        case_t c;
+        CHECK(case_make(&c, bits, n, group, 1, 0.5f) == 0);
+        const int64_t ng = n / group;
+        float *sc = malloc(sizeof(float) * (size_t)(K * ng)), *ze = malloc(sizeof(float) * (size_t)(K * ng));
+        const float *scs[6], *zes[6];
+        float offs[6], y[6];
+        for (int k = 0; k < K; k++) {
+            for (int64_t g = 0; g < ng; g++) {
+                sc[k * ng + g] = 0.02f * (1.0f + test_rand_f32(&rng));
+                ze[k * ng + g] = 1.5f + test_rand_f32(&rng);
+            }
+            scs[k] = sc + k * ng;
+            zes[k] = k % 3 == 1 ? NULL : ze + k * ng; /* some sets symmetric */
+            offs[k] = k % 2 ? 0.5f : 0.0f;
+        }
+        for (int l = 0; l < N_LEVELS; l++) {
+            const lrq_q8p_kernels *kn = lrq_q8p_get_isa(LEVELS[l]);
+            if (!kn || !cpu_has(LEVELS[l])) continue;
+            runs++;
+            kn->dot_k(&c.act, c.row, K, scs, zes, offs, y);
+            for (int k = 0; k < K; k++)
+                if (y[k] != kn->dot(&c.act, c.row, scs[k], zes[k], offs[k])) bad++;
+        }
+        free(sc);
+        free(ze);
+        case_free(&c);
+    }
+    CHECKF(bad == 0 && runs > 0, "%d replica results differ from dot", bad);
+
+    /* matvec_k on a small matrix with three views of one code array */
+    const int bits = 4;
+    const int64_t ne0 = 384, ne1 = 5, ng = ne0 / 128;
+    size_t rb;
+    lrq_planes_row_bytes(bits, ne0, &rb);
+    uint8_t *codes = malloc(rb * (size_t)ne1);
+    for (size_t i = 0; i < rb * (size_t)ne1; i++) codes[i] = (uint8_t)test_rand_u64(&rng);
+    float *planes = malloc(sizeof(float) * (size_t)(3 * ne1 * ng)), x[384], *ys[3], yv[3][5], y1[5];
+    for (int64_t i = 0; i < 3 * ne1 * ng; i++) planes[i] = 0.01f + 0.01f * test_rand_f32(&rng);
+    fill_x(x, ne0);
+    void *buf = NULL;
+    lrq_q8p_act a;
+    CHECK(make_act(bits, ne0, 128, x, &buf, &a) == 0);
+    lrq_qparams qps[3];
+    for (int k = 0; k < 3; k++) {
+        qps[k] = (lrq_qparams){.layout = LRQ_PARAMS_PLANES, .group = 128, .n_sets = 3, .set = k, .scale = planes,
+                               .zero = k == 1 ? NULL : planes, .offset = 0.25f * (float)k};
+        ys[k] = yv[k];
+    }
+    CHECK(lrq_q8p_matvec_k(NULL, ne0, ne1, codes, 3, qps, &a, 0, ne1, ys) == 0);
+    for (int k = 0; k < 3; k++) {
+        CHECK(lrq_q8p_matvec(NULL, ne0, ne1, codes, &qps[k], &a, 0, ne1, y1) == 0);
+        for (int r = 0; r < ne1; r++) CHECKF(y1[r] == yv[k][r], "matvec_k replica %d row %d", k, r);
+    }
+    CHECK(lrq_q8p_matvec_k(NULL, ne0, ne1, codes, 0, qps, &a, 0, ne1, ys) == -1 && strstr(lrq_err_get(), "K = 0"));
+    CHECK(lrq_q8p_matvec_k(NULL, ne0, ne1, codes, LRQ_Q8P_MAX_K + 1, qps, &a, 0, ne1, ys) == -1);
+    qps[1].group = 64;
+    CHECK(lrq_q8p_matvec_k(NULL, ne0, ne1, codes, 3, qps, &a, 0, ne1, ys) == -1 && strstr(lrq_err_get(), "replica 1"));
+    free(buf);
+    free(codes);
+    free(planes);
+}
+
 int main(void) {
     lrq_types_init();
     TEST_RUN(test_activation);
@@ -370,5 +446,6 @@ int main(void) {
     TEST_RUN(test_kernels_random);
     TEST_RUN(test_corrupted_code);
     TEST_RUN(test_matvec);
+    TEST_RUN(test_replicas);
     return test_finish();
 }

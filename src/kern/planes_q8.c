@@ -130,11 +130,12 @@ const lrq_q8p_kernels *lrq_q8p_get(void) {
 
 /* ------------------------------------------------------ matrix-vector -- */
 
-int lrq_q8p_matvec(const lrq_q8p_kernels *kern, int64_t ne0, int64_t ne1, const uint8_t *codes,
-                   const lrq_qparams *qp, const lrq_q8p_act *act, int64_t r0, int64_t r1, float *y) {
-    if (!act || !qp || !codes || !y) return lrq_err_set("planes_q8 matvec: missing codes, view, activation or output");
-    size_t total, rb;
-    if (lrq_planes_codes_bytes(act->bits, ne0, ne1, &total) != 0 || lrq_planes_row_bytes(act->bits, ne0, &rb) != 0)
+/* Checks the matrix and one view against the activation; *rb = row bytes. */
+static int check(int64_t ne0, int64_t ne1, const uint8_t *codes, const lrq_qparams *qp, const lrq_q8p_act *act,
+                 int64_t r0, int64_t r1, size_t *rb) {
+    if (!act || !qp || !codes) return lrq_err_set("planes_q8 matvec: missing codes, view or activation");
+    size_t total;
+    if (lrq_planes_codes_bytes(act->bits, ne0, ne1, &total) != 0 || lrq_planes_row_bytes(act->bits, ne0, rb) != 0)
         return -1;
     if (ne0 != act->n)
         return lrq_err_set("planes_q8 matvec: rows of %lld values, activation of %lld", (long long)ne0,
@@ -150,11 +151,48 @@ int lrq_q8p_matvec(const lrq_q8p_kernels *kern, int64_t ne0, int64_t ne1, const 
     if (r0 < 0 || r0 > r1 || r1 > ne1)
         return lrq_err_set("planes_q8 matvec: rows [%lld, %lld) outside [0, %lld)", (long long)r0, (long long)r1,
                            (long long)ne1);
+    return 0;
+}
+
+/* Offset (floats) of row r of the view's set in its planes: the planes
+ * exist in memory, so it fits. */
+static size_t plane_row(const lrq_qparams *qp, int64_t ne0, int64_t ne1, int64_t r) {
+    return ((size_t)qp->set * (size_t)ne1 + (size_t)r) * (size_t)(ne0 / qp->group);
+}
+
+int lrq_q8p_matvec(const lrq_q8p_kernels *kern, int64_t ne0, int64_t ne1, const uint8_t *codes,
+                   const lrq_qparams *qp, const lrq_q8p_act *act, int64_t r0, int64_t r1, float *y) {
+    size_t rb;
+    if (check(ne0, ne1, codes, qp, act, r0, r1, &rb) != 0) return -1;
+    if (!y) return lrq_err_set("planes_q8 matvec: no output");
     if (!kern) kern = lrq_q8p_get();
-    const size_t ng = (size_t)(ne0 / qp->group); /* the planes exist in memory: offsets fit */
     if (r1 == r0) return 0;
-    const size_t o = ((size_t)qp->set * (size_t)ne1 + (size_t)r0) * ng;
-    kern->rows(act, codes + (size_t)r0 * rb, rb, qp->scale + o, qp->zero ? qp->zero + o : NULL, ng, qp->offset,
-               r1 - r0, y + r0);
+    const size_t o = plane_row(qp, ne0, ne1, r0);
+    kern->rows(act, codes + (size_t)r0 * rb, rb, qp->scale + o, qp->zero ? qp->zero + o : NULL,
+               (size_t)(ne0 / qp->group), qp->offset, r1 - r0, y + r0);
+    return 0;
+}
+
+int lrq_q8p_matvec_k(const lrq_q8p_kernels *kern, int64_t ne0, int64_t ne1, const uint8_t *codes, int K,
+                     const lrq_qparams *qps, const lrq_q8p_act *act, int64_t r0, int64_t r1, float *const *ys) {
+    if (K < 1 || K > LRQ_Q8P_MAX_K)
+        return lrq_err_set("planes_q8 matvec: K = %d outside [1, %d]", K, LRQ_Q8P_MAX_K);
+    if (!qps || !ys) return lrq_err_set("planes_q8 matvec: no views or outputs");
+    size_t rb = 0;
+    for (int k = 0; k < K; k++)
+        if (check(ne0, ne1, codes, &qps[k], act, r0, r1, &rb) != 0) return lrq_err_prefix("replica %d", k);
+    if (!kern) kern = lrq_q8p_get();
+    const float *sc[LRQ_Q8P_MAX_K], *ze[LRQ_Q8P_MAX_K];
+    float off[LRQ_Q8P_MAX_K], yk[LRQ_Q8P_MAX_K];
+    for (int k = 0; k < K; k++) off[k] = qps[k].offset;
+    for (int64_t r = r0; r < r1; r++) {
+        for (int k = 0; k < K; k++) {
+            const size_t o = plane_row(&qps[k], ne0, ne1, r);
+            sc[k] = qps[k].scale + o;
+            ze[k] = qps[k].zero ? qps[k].zero + o : NULL;
+        }
+        kern->dot_k(act, codes + (size_t)r * rb, K, sc, ze, off, yk);
+        for (int k = 0; k < K; k++) ys[k][r] = yk[k];
+    }
     return 0;
 }

@@ -49,6 +49,9 @@
 
 #include "fmt/tensor.h"
 
+/* Most replicas one K-form call handles (as kern/planes.h). */
+#define LRQ_Q8P_MAX_K 16
+
 /* Values per activation block (one scale each). */
 #define LRQ_Q8P_BLOCK 32
 
@@ -102,6 +105,14 @@ typedef struct lrq_q8p_kernels {
      * row. One call per thread share: no call or dispatch per row. */
     void (*rows)(const lrq_q8p_act *act, const uint8_t *codes, size_t row_bytes, const float *scale,
                  const float *zero, size_t ng, float offset, int64_t nrows, float *y);
+    /* K-replica form (K parameter sets sharing the codes, fmt/tensor.h):
+     * y[k] = dot of the row with scale_rows[k], zero_rows[k] (zero_rows
+     * NULL, or zero_rows[k] NULL: symmetric) and offsets[k], k < K
+     * (1 <= K <= LRQ_Q8P_MAX_K); each y[k] is bit for bit dot with set k.
+     * AVX-512 forms each step's integer sums once for up to 4 sets (codes
+     * read once per 4 sets); the reference and AVX2 run dot per set. */
+    void (*dot_k)(const lrq_q8p_act *act, const uint8_t *codes_row, int K, const float *const *scale_rows,
+                  const float *const *zero_rows, const float *offsets, float *y);
 } lrq_q8p_kernels;
 
 /* The scalar reference (the specification). */
@@ -122,5 +133,13 @@ const lrq_q8p_kernels *lrq_q8p_get_isa(const char *isa);
  * codebook or no scale plane, the set or the row range is out of range. */
 int lrq_q8p_matvec(const lrq_q8p_kernels *kern, int64_t ne0, int64_t ne1, const uint8_t *codes,
                    const lrq_qparams *qp, const lrq_q8p_act *act, int64_t r0, int64_t r1, float *y);
+
+/* K replicas of the same codes, one activation: ys[k][r] = row r with view
+ * qps[k] (each its own set, planes and offset; the activation's group),
+ * for r in [r0, r1); the codes are streamed once (dot_k). Returns 0, or -1
+ * with lrq_err_set (nothing written) on the errors of lrq_q8p_matvec for
+ * any view, or K outside [1, LRQ_Q8P_MAX_K]. */
+int lrq_q8p_matvec_k(const lrq_q8p_kernels *kern, int64_t ne0, int64_t ne1, const uint8_t *codes, int K,
+                     const lrq_qparams *qps, const lrq_q8p_act *act, int64_t r0, int64_t r1, float *const *ys);
 
 #endif

@@ -148,7 +148,13 @@ static void rows(const lrq_q8p_act *act, const uint8_t *codes, size_t rb, const 
         y[r] = dot(act, codes + (size_t)r * rb, scale + (size_t)r * ng, zero ? zero + (size_t)r * ng : NULL, offset);
 }
 
-static const lrq_q8p_kernels avx2_kernels = {.dot = dot, .rows = rows};
+/* K sets: one dot per set (the row's codes come from L1 after the first). */
+static void dot_k(const lrq_q8p_act *act, const uint8_t *row, int K, const float *const *scales,
+                  const float *const *zeros, const float *offsets, float *y) {
+    for (int k = 0; k < K; k++) y[k] = dot(act, row, scales[k], zeros ? zeros[k] : NULL, offsets[k]);
+}
+
+static const lrq_q8p_kernels avx2_kernels = {.dot = dot, .rows = rows, .dot_k = dot_k};
 
 /* The AVX2 kernels (contracts in kern/planes_q8.h); only for
  * kern/planes_q8.c, which hands them out by level. */

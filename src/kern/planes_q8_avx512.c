@@ -35,12 +35,15 @@ INLINE __mmask16 first16(int64_t r) { return r >= 16 ? (__mmask16)0xFFFF : (__mm
  * starting at lane L0. A step spans at most 9 groups (>= 32 values each),
  * so the scales it needs are the 16 floats from its first lane's group
  * (loaded masked to the row's ng groups). */
-INLINE __m512 apply16(const lrq_q8p_act *act, int64_t L0, int64_t ng, const float *scale, __m512i I, __m512 acc) {
-    const __m512 f = _mm512_mul_ps(_mm512_cvtepi32_ps(I), _mm512_load_ps(act->dl + L0));
+INLINE __m512 scales_general(const lrq_q8p_act *act, int64_t L0, int64_t ng, const float *scale) {
     const int32_t base = act->gl[L0];
     const __m512i rel = _mm512_sub_epi32(_mm512_load_si512(act->gl + L0), _mm512_set1_epi32(base));
-    const __m512 s = _mm512_permutexvar_ps(rel, _mm512_maskz_loadu_ps(first16(ng - base), scale + base));
-    return _mm512_fmadd_ps(f, s, acc);
+    return _mm512_permutexvar_ps(rel, _mm512_maskz_loadu_ps(first16(ng - base), scale + base));
+}
+
+INLINE __m512 apply16(const lrq_q8p_act *act, int64_t L0, int64_t ng, const float *scale, __m512i I, __m512 acc) {
+    const __m512 f = _mm512_mul_ps(_mm512_cvtepi32_ps(I), _mm512_load_ps(act->dl + L0));
+    return _mm512_fmadd_ps(f, scales_general(act, L0, ng, scale), acc);
 }
 
 /* acc - scale[g] * (zero[g] - offset) * gsum[g] for every group g, 16 groups
@@ -269,7 +272,71 @@ static float dot(const lrq_q8p_act *act, const uint8_t *row, const float *scale,
     return y;
 }
 
-static const lrq_q8p_kernels avx512_kernels = {.dot = dot, .rows = rows};
+/* ------------------------------------------------------- K replicas -- */
+
+/* The lane sums of step t (16 lanes from lane 16t) of a row, and whether
+ * the step is whole (else: masked load, padding). The same loads and
+ * integer operations as dot2/3/4. */
+INLINE __m512i step_lanes(const lrq_q8p_act *act, const uint8_t *row, int64_t t, int *full) {
+    const int64_t n = act->n;
+    if (act->bits == 3) {
+        static const int16_t W0[32] = {0, 1, 2, 3, 0, 0, 0, 0, 3, 4, 5, 6, 0, 0, 0, 0,
+                                       6, 7, 8, 9, 0, 0, 0, 0, 9, 10, 11, 12, 0, 0, 0, 0};
+        const int64_t c = t >> 1, rb = n * 3 / 8;
+        *full = (c + 1) * 128 <= n;
+        const __m512i v = _mm512_maskz_loadu_epi8(first_bytes(*full ? 48 : rb - c * 48), row + c * 48);
+        __m512i w = _mm512_loadu_si512(W0);
+        if (t & 1) w = _mm512_add_epi16(w, _mm512_set1_epi16(12));
+        return _mm512_dpbusd_epi32(_mm512_setzero_si512(), spread3(v, w), _mm512_load_si512(act->qs + c * 128 + (t & 1) * 64));
+    }
+    const int64_t rb = n * act->bits / 8;
+    *full = (t + 1) * 64 <= rb;
+    const __m512i v = *full ? _mm512_loadu_si512(row + t * 64)
+                            : _mm512_maskz_loadu_epi8(first_bytes(rb - t * 64), row + t * 64);
+    return act->bits == 2 ? lanes2(v, act->qs + t * 256) : lanes4(v, act->qs + t * 128);
+}
+
+/* K (a constant 1..4) parameter sets on one code row: each step's lane
+ * sums and their d scaling formed once, then each set's scales. Replica k
+ * gets exactly dot's operations with set k (the same accumulator of the two
+ * for every step, the same zero term and horizontal sum): bit for bit. */
+INLINE void body_k(const lrq_q8p_act *act, const uint8_t *row, int K, const float *const *sc, const float *const *ze,
+                   const float *off, int lpg, float *y) {
+    const int64_t ng = act->n / act->group, steps = act->n_pad / (16 * act->lane_vals);
+    __m512 a0[4], a1[4];
+    for (int k = 0; k < K; k++) a0[k] = a1[k] = _mm512_setzero_ps();
+    for (int64_t t = 0; t < steps; t++) {
+        int full;
+        const __m512i I = step_lanes(act, row, t, &full);
+        const __m512 f = _mm512_mul_ps(_mm512_cvtepi32_ps(I), _mm512_load_ps(act->dl + t * 16));
+        /* dot2/dot4: even whole steps to acc0, odd ones and a partial last one to acc1; dot3: by half */
+        const int second = act->bits == 3 ? (int)(t & 1) : full ? (int)(t & 1) : 1;
+        for (int k = 0; k < K; k++) {
+            const __m512 s = full && lpg ? scales_fast(act, t * 16, sc[k], lpg) : scales_general(act, t * 16, ng, sc[k]);
+            if (second) a1[k] = _mm512_fmadd_ps(f, s, a1[k]);
+            else a0[k] = _mm512_fmadd_ps(f, s, a0[k]);
+        }
+    }
+    for (int k = 0; k < K; k++)
+        y[k] = hsum_one(sub_zero_term(act, ng, sc[k], ze ? ze[k] : NULL, off[k], _mm512_add_ps(a0[k], a1[k])));
+}
+
+static void dot_k(const lrq_q8p_act *act, const uint8_t *row, int K, const float *const *scales,
+                  const float *const *zeros, const float *offsets, float *y) {
+    const int32_t lpg = act->group / act->lane_vals;
+    const int mode = lpg == 2 || lpg == 4 || lpg == 8 ? lpg : lpg % 16 == 0 ? 16 : 0;
+    for (int k0 = 0; k0 < K; k0 += 4) { /* four sets per read of the codes */
+        const float *const *ze = zeros ? zeros + k0 : NULL;
+        switch (K - k0 >= 4 ? 4 : K - k0) {
+        case 1: body_k(act, row, 1, scales + k0, ze, offsets + k0, mode, y + k0); break;
+        case 2: body_k(act, row, 2, scales + k0, ze, offsets + k0, mode, y + k0); break;
+        case 3: body_k(act, row, 3, scales + k0, ze, offsets + k0, mode, y + k0); break;
+        default: body_k(act, row, 4, scales + k0, ze, offsets + k0, mode, y + k0); break;
+        }
+    }
+}
+
+static const lrq_q8p_kernels avx512_kernels = {.dot = dot, .rows = rows, .dot_k = dot_k};
 
 /* The AVX-512 (VNNI) kernels (contracts in kern/planes_q8.h); only for
  * kern/planes_q8.c, which hands them out by level. */

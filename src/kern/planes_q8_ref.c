@@ -31,6 +31,11 @@ static void rows_ref(const lrq_q8p_act *act, const uint8_t *codes, size_t rb, co
                        offset);
 }
 
-static const lrq_q8p_kernels ref_kernels = {.dot = dot_ref, .rows = rows_ref};
+static void dot_k_ref(const lrq_q8p_act *act, const uint8_t *codes, int K, const float *const *scales,
+                      const float *const *zeros, const float *offsets, float *y) {
+    for (int k = 0; k < K; k++) y[k] = dot_ref(act, codes, scales[k], zeros ? zeros[k] : NULL, offsets[k]);
+}
+
+static const lrq_q8p_kernels ref_kernels = {.dot = dot_ref, .rows = rows_ref, .dot_k = dot_k_ref};
 
 const lrq_q8p_kernels *lrq_q8p_ref(void) { return &ref_kernels; }
