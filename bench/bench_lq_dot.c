@@ -20,13 +20,25 @@
  * instead of the wall time: on a loaded machine (threads descheduled) it is
  * the steadier figure of what a thread sustains while it runs.
  * Then the accuracy of the int8 path against the F32-activation planes dot
- * on LLM-like data (RTN-quantized normal weights, normal activations with
- * 1/64 of the values 20x larger): relative error of y over 4096 rows.
+ * on the same codes, on synthetic data (RTN-quantized normal weights,
+ * normal activations, and with 1/64 of the values 20x larger): relative
+ * error of y over 2048 rows.
  *
- * usage: bench_lq_dot [bits 2|3|4 (2)] [group (128)] [cols (1536)] [rows (250880)] [runs (9)]
+ * With K > 1 (6th argument), also K replicas (K parameter sets sharing the
+ * codes, one thread): lrq_q8p_matvec_k (codes read once per 4 sets)
+ * against K separate lrq_q8p_matvec passes, paired ratio.
+ *
+ * With a model and a text file (7th, 8th arguments), also the accuracy on a
+ * real model: its F32 weights RTN-quantized, the inputs its linears see on
+ * the text's first tokens (forward-pass hooks), int8 vs F32 activations.
+ *
+ * usage: bench_lq_dot [bits 2|3|4 (2)] [group (128)] [cols (1536)] [rows (250880)] [runs (9)] [K (1)]
+ *                     [model.gguf text.txt]
  */
 #define _POSIX_C_SOURCE 200809L /* clock_gettime */
+#include "lrq.h"
 #include "core/core.h"
+#include "io/gguf.h"
 #include "fmt/kquant.h"
 #include "fmt/planes.h"
 #include "fmt/types.h"
@@ -222,52 +234,171 @@ static int setup(bench_t *b, int bits, int32_t group, int64_t ne0, int64_t ne1) 
     return lrq_q8p_quantize(bits, ne0, group, b->x, b->act_buf, b->act_bytes, &b->act);
 }
 
-/* Relative error ||y_int8 - y_f32|| / ||y_f32|| on LLM-like rows. */
-static void accuracy(int bits, int32_t group, int64_t ne0) {
-    const int64_t rows = 4096, ng = ne0 / group;
-    size_t rb;
-    lrq_planes_row_bytes(bits, ne0, &rb);
-    uint8_t *codes = malloc((size_t)rows * rb), *q = malloc((size_t)ne0);
-    float *scale = malloc((size_t)(rows * ng) * 4), *zero = malloc((size_t)(rows * ng) * 4);
-    float *w = malloc((size_t)ne0 * 4), *x = malloc((size_t)ne0 * 4);
-    size_t ab;
-    lrq_q8p_act_bytes(bits, ne0, group, &ab);
-    void *buf = malloc(ab);
-    if (!codes || !q || !scale || !zero || !w || !x || !buf) return;
+/* K parameter sets on b's codes: matvec_k vs K matvec passes (one thread). */
+static void replicas(bench_t *b, int K, int runs) {
+    const size_t np = (size_t)b->ne1 * (size_t)(b->ne0 / b->group);
+    float *planes = malloc(np * 4 * (size_t)K), *yk[LRQ_Q8P_MAX_K];
+    lrq_qparams qps[LRQ_Q8P_MAX_K];
+    int ok = planes != NULL;
+    for (int k = 0; k < K; k++) ok &= (yk[k] = malloc((size_t)b->ne1 * 4)) != NULL;
+    if (!ok) {
+        fprintf(stderr, "bench_lq_dot: no memory for %d replicas\n", K);
+        return;
+    }
+    for (size_t i = 0; i < np * (size_t)K; i++) planes[i] = 0.01f + 0.01f * frand();
+    for (int k = 0; k < K; k++)
+        qps[k] = (lrq_qparams){.layout = LRQ_PARAMS_PLANES, .group = b->group, .n_sets = K, .set = k,
+                               .scale = planes, .zero = NULL, .offset = 0.5f}; /* symmetric: scale planes only */
+    double tf[64], ts[64], ratio[64];
+    for (int r = 0; r <= runs; r++) { /* run 0: warm-up */
+        const double t0 = now();
+        lrq_q8p_matvec_k(NULL, b->ne0, b->ne1, b->codes, K, qps, &b->act, 0, b->ne1, yk);
+        const double t1 = now();
+        for (int k = 0; k < K; k++) lrq_q8p_matvec(NULL, b->ne0, b->ne1, b->codes, &qps[k], &b->act, 0, b->ne1, yk[k]);
+        const double t2 = now();
+        if (r > 0) tf[r - 1] = t1 - t0, ts[r - 1] = t2 - t1, ratio[r - 1] = (t2 - t1) / (t1 - t0);
+    }
+    printf("\n%d replicas (symmetric sets, 1 thread): matvec_k %.2f ms, %d x matvec %.2f ms, paired speed-up %.2f\n", K,
+           median(tf, runs) * 1e3, K, median(ts, runs) * 1e3, median(ratio, runs));
+    free(planes);
+    for (int k = 0; k < K; k++) free(yk[k]);
+}
+
+/* RTN, asymmetric min-max per group (w = s (q - z)), of rows x ne0 floats
+ * w into packed codes (rows of rb bytes) and scale/zero planes. */
+static void rtn(int bits, int32_t group, int64_t ne0, int64_t rows, const float *w, uint8_t *codes, size_t rb,
+                float *scale, float *zero, uint8_t *q) {
     const int qmax = (1 << bits) - 1;
-    for (int64_t r = 0; r < rows; r++) { /* RTN, asymmetric min-max per group: w = s (q - z) */
-        for (int64_t j = 0; j < ne0; j++) w[j] = nrand();
+    const int64_t ng = ne0 / group;
+    for (int64_t r = 0; r < rows; r++) {
+        const float *wr = w + (size_t)r * (size_t)ne0;
         for (int64_t g = 0; g < ng; g++) {
-            float lo = w[g * group], hi = lo;
-            for (int64_t j = g * group; j < (g + 1) * group; j++) lo = fminf(lo, w[j]), hi = fmaxf(hi, w[j]);
-            const float s = (hi - lo) / (float)qmax, z = -lo / s;
+            float lo = wr[g * group], hi = lo;
+            for (int64_t j = g * group; j < (g + 1) * group; j++) lo = fminf(lo, wr[j]), hi = fmaxf(hi, wr[j]);
+            const float s = hi > lo ? (hi - lo) / (float)qmax : 1.0f, z = -lo / s;
             scale[r * ng + g] = s;
             zero[r * ng + g] = z;
             for (int64_t j = g * group; j < (g + 1) * group; j++) {
-                const int v = (int)lrintf(w[j] / s + z);
+                const int v = (int)lrintf(wr[j] / s + z);
                 q[j] = (uint8_t)(v < 0 ? 0 : v > qmax ? qmax : v);
             }
         }
         lrq_planes_pack_row(bits, ne0, q, codes + (size_t)r * rb);
     }
-    for (int64_t j = 0; j < ne0; j++) x[j] = nrand() * ((next() & 63) == 0 ? 20.0f : 1.0f);
-    lrq_q8p_act act;
-    lrq_q8p_quantize(bits, ne0, group, x, buf, ab, &act);
-    lrq_qparams qp = {.layout = LRQ_PARAMS_PLANES, .group = group, .n_sets = 1, .scale = scale, .zero = zero};
+}
+
+/* Σ (y_int8 - y_f32)^2 and Σ y_f32^2 over the rows of one RTN matrix and
+ * n_x inputs [n_x][ne0]: the int8 path (selected level) against the
+ * F32-activation planes reference on the same codes. */
+typedef struct { double num, den, wq; int64_t outputs; } err_acc; /* wq: Σ (y_f32 - W x)^2, for scale */
+static void compare(int bits, int32_t group, int64_t ne0, int64_t rows, const float *w, const float *xs, int n_x,
+                    err_acc *e) {
+    size_t rb, ab;
+    lrq_planes_row_bytes(bits, ne0, &rb);
+    lrq_q8p_act_bytes(bits, ne0, group, &ab);
+    const int64_t ng = ne0 / group;
+    uint8_t *codes = malloc((size_t)rows * rb), *q = malloc((size_t)ne0);
+    float *scale = malloc((size_t)(rows * ng) * 4), *zero = malloc((size_t)(rows * ng) * 4);
     float *y8 = malloc((size_t)rows * 4), *yf = malloc((size_t)rows * 4);
-    lrq_q8p_matvec(NULL, ne0, rows, codes, &qp, &act, 0, rows, y8);
-    lrq_planes_matvec(lrq_planes_ref(), bits, ne0, rows, codes, &qp, x, 0, rows, yf);
-    double num = 0.0, den = 0.0, worst = 0.0;
-    for (int64_t r = 0; r < rows; r++) {
-        num += (double)(y8[r] - yf[r]) * (y8[r] - yf[r]);
-        den += (double)yf[r] * yf[r];
+    void *buf = malloc(ab);
+    if (codes && q && scale && zero && y8 && yf && buf) {
+        rtn(bits, group, ne0, rows, w, codes, rb, scale, zero, q);
+        lrq_qparams qp = {.layout = LRQ_PARAMS_PLANES, .group = group, .n_sets = 1, .scale = scale, .zero = zero};
+        for (int t = 0; t < n_x; t++) {
+            const float *x = xs + (size_t)t * (size_t)ne0;
+            lrq_q8p_act act;
+            lrq_q8p_quantize(bits, ne0, group, x, buf, ab, &act);
+            lrq_q8p_matvec(NULL, ne0, rows, codes, &qp, &act, 0, rows, y8);
+            lrq_planes_matvec(lrq_planes_ref(), bits, ne0, rows, codes, &qp, x, 0, rows, yf);
+            for (int64_t r = 0; r < rows; r++) {
+                double yw = 0.0; /* the unquantized weights */
+                for (int64_t j = 0; j < ne0; j++) yw += (double)w[(size_t)r * (size_t)ne0 + (size_t)j] * x[j];
+                e->num += (double)(y8[r] - yf[r]) * (y8[r] - yf[r]);
+                e->den += (double)yf[r] * yf[r];
+                e->wq += (yf[r] - yw) * (yf[r] - yw);
+            }
+            e->outputs += rows;
+        }
     }
-    const double rms = sqrt(den / (double)rows);
-    for (int64_t r = 0; r < rows; r++) worst = fmax(worst, fabs((double)(y8[r] - yf[r])) / rms);
-    printf("\naccuracy (%lld rows x %lld, %d-bit RTN weights, group %d, normal x with 1/64 outliers x20):\n"
-           "  ||y_int8 - y_f32|| / ||y_f32|| = %.3e; largest |y_int8 - y_f32| / rms(y_f32) = %.3e\n",
-           (long long)rows, (long long)ne0, bits, (int)group, sqrt(num / den), worst);
-    free(codes), free(q), free(scale), free(zero), free(w), free(x), free(buf), free(y8), free(yf);
+    free(codes), free(q), free(scale), free(zero), free(y8), free(yf), free(buf);
+}
+
+/* Relative error on synthetic LLM-like data: normal weights, normal inputs
+ * with 1/64 of the values 20x larger (and without). */
+static void accuracy(int bits, int32_t group, int64_t ne0) {
+    const int64_t rows = 2048;
+    float *w = malloc((size_t)(rows * ne0) * 4), *x = malloc((size_t)ne0 * 4);
+    if (!w || !x) return;
+    for (int64_t i = 0; i < rows * ne0; i++) w[i] = nrand();
+    printf("\naccuracy, ||y_int8 - y_f32|| / ||y_f32|| (same %d-bit RTN codes, group %d; %lld x %lld normal weights):\n",
+           bits, (int)group, (long long)rows, (long long)ne0);
+    for (int outl = 0; outl < 2; outl++) {
+        for (int64_t j = 0; j < ne0; j++) x[j] = nrand() * (outl && (next() & 63) == 0 ? 20.0f : 1.0f);
+        err_acc e = {0};
+        compare(bits, group, ne0, rows, w, x, 1, &e);
+        printf("  normal x%s: %.3e (the %d-bit weights' own error, ||y_f32 - W x|| / ||y_f32||: %.3e)\n",
+               outl ? " with 1/64 of the values x20" : "", sqrt(e.num / e.den), bits, sqrt(e.wq / e.den));
+    }
+    free(w), free(x);
+}
+
+/* Relative error on a real trained model's F32 weights and the inputs its
+ * linears see on a real prompt (captured with the forward-pass hooks). */
+typedef struct {
+    lrq_gguf *g;
+    int bits;
+    int32_t group;
+    err_acc all, by_slot[LRQ_SLOT_COUNT];
+} model_acc;
+
+static void on_linear_in(void *ud, const lrq_linear_info *info, const float *x, int n_tok) {
+    model_acc *a = ud;
+    const lrq_gguf_tensor *t = lrq_gguf_find_tensor(a->g, info->name);
+    if (!t || t->type != LRQ_TYPE_F32 || info->expert >= 0 || t->ne[0] != info->n_in || t->ne[1] != info->n_out ||
+        info->n_in % a->group != 0 || info->n_in % 32 != 0)
+        return;
+    err_acc e = {0};
+    compare(a->bits, a->group, info->n_in, info->n_out, t->data, x, n_tok, &e);
+    a->all.num += e.num, a->all.den += e.den, a->all.wq += e.wq, a->all.outputs += e.outputs;
+    if (info->slot >= 0 && info->slot < LRQ_SLOT_COUNT) {
+        err_acc *s = &a->by_slot[info->slot];
+        s->num += e.num, s->den += e.den, s->outputs += e.outputs;
+    }
+}
+
+static void model_accuracy(int bits, int32_t group, const char *model_path, const char *text_path) {
+    lrq_model *m = NULL;
+    lrq_ctx *c = NULL;
+    model_acc a = {.bits = bits, .group = group};
+    char text[2048];
+    FILE *f = fopen(text_path, "rb");
+    const size_t len = f ? fread(text, 1, sizeof text, f) : 0;
+    if (f) fclose(f);
+    int32_t *ids = NULL;
+    size_t n = 0;
+    if (!len || lrq_model_load(&m, model_path, NULL) != 0 || lrq_gguf_open(&a.g, model_path) != 0 ||
+        lrq_tokenize(lrq_model_vocab(m), text, len, 1, 0, &ids, &n) != 0) {
+        fprintf(stderr, "bench_lq_dot: model accuracy skipped (%s)\n", len ? lrq_last_error() : text_path);
+        goto out;
+    }
+    if (n > 128) n = 128;
+    if (lrq_ctx_new(&c, m, 256, (int)n, 1) != 0) goto out;
+    const lrq_hooks h = {.ud = &a, .linear_in = on_linear_in};
+    lrq_ctx_set_hooks(c, &h);
+    if (!lrq_ctx_eval(c, ids, (int)n, (int)n - 1)) goto out;
+    printf("\naccuracy on %s (F32 weights RTN'ed to %d bits, group %d; the inputs every linear saw on %zu prompt\n"
+           "tokens of %s), ||y_int8 - y_f32|| / ||y_f32||: all %.3e (%lld outputs; the weights' own error\n"
+           "||y_f32 - W x|| / ||y_f32|| is %.3e)",
+           model_path, bits, (int)group, n, text_path, sqrt(a.all.num / a.all.den), (long long)a.all.outputs,
+           sqrt(a.all.wq / a.all.den));
+    for (int s = 0; s < LRQ_SLOT_COUNT; s++)
+        if (a.by_slot[s].outputs) printf("; %s %.3e", lrq_linear_slot_name(s), sqrt(a.by_slot[s].num / a.by_slot[s].den));
+    printf("\n");
+out:
+    free(ids);
+    lrq_ctx_free(c);
+    if (a.g) lrq_gguf_close(a.g);
+    lrq_model_free(m);
 }
 
 int main(int argc, char **argv) {
@@ -275,7 +406,8 @@ int main(int argc, char **argv) {
     const int32_t group = argc > 2 ? atoi(argv[2]) : 128;
     const int64_t ne0 = argc > 3 ? atoll(argv[3]) : 1536, ne1 = argc > 4 ? atoll(argv[4]) : 8960 * 28;
     const int runs = argc > 5 ? atoi(argv[5]) : 9;
-    if ((bits != 2 && bits != 3 && bits != 4) || group < 32 || ne1 < 2 || runs < 1 || runs > 64) {
+    const int K = argc > 6 ? atoi(argv[6]) : 1;
+    if ((bits != 2 && bits != 3 && bits != 4) || group < 32 || ne1 < 2 || runs < 1 || runs > 64 || K < 1 || K > LRQ_Q8P_MAX_K) {
         fprintf(stderr, "usage: bench_lq_dot [bits 2|3|4] [group] [cols, %% 256 == 0] [rows] [runs <= 64]\n");
         return 1;
     }
@@ -319,6 +451,8 @@ int main(int argc, char **argv) {
                    m < M_READ ? (double)ne1 / tm / 1e6 : 0.0, rt, vr, bytes / tc / 1e9);
         }
     }
+    if (K > 1) replicas(&b, K, runs);
     accuracy(bits, group, ne0);
+    if (argc > 8) model_accuracy(bits, group, argv[7], argv[8]);
     return 0;
 }
