@@ -15,8 +15,9 @@
  *  - lanes are scaled by d (act->dl) and their group's scale (vpermps from
  *    the row's scales by act->gl); the zero/offset term apart, 8 groups per
  *    step;
- *  - the last chunk of a row is copied to a zeroed buffer first, so no load
- *    reads past the row.
+ *  - a partial last chunk (bits 2, 4) and the last chunk of 3-bit codes
+ *    (whose 16-byte loads reach 4 bytes past a chunk) are copied to a zeroed
+ *    buffer first, so no load reads past the row.
  * Float order differs from the reference; tests/test_planes_q8.c bounds it. */
 #include "kern/planes_q8.h"
 
@@ -88,7 +89,7 @@ INLINE float dot24(int bits, const lrq_q8p_act *act, const uint8_t *row, const f
     uint8_t last[64];
     for (int64_t c = 0; c < nc; c++) {
         const uint8_t *p = row + c * 64;
-        if (c == nc - 1) { /* the last chunk, maybe partial: from a zeroed copy */
+        if ((c + 1) * 64 > rb) { /* a partial last chunk: from a zeroed copy */
             memset(last, 0, sizeof last);
             memcpy(last, p, (size_t)(rb - c * 64));
             p = last;
