@@ -45,7 +45,9 @@
 #include "kern/planes.h"
 #include "kern/planes_q8.h"
 
+#if defined(__x86_64__)
 #include <immintrin.h>
+#endif
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -100,6 +102,7 @@ typedef struct {
     double sink;
 } job_t;
 
+#if defined(__x86_64__)
 __attribute__((target("avx2"))) static double read_sweep(const uint8_t *p, size_t n) {
     __m256i a0 = _mm256_setzero_si256(), a1 = a0, a2 = a0, a3 = a0;
     size_t i = 0;
@@ -115,6 +118,15 @@ __attribute__((target("avx2"))) static double read_sweep(const uint8_t *p, size_
     for (; i < n; i++) s[0] ^= p[i];
     return (double)(s[0] ^ s[1] ^ s[2] ^ s[3]);
 }
+#else
+static double read_sweep(const uint8_t *p, size_t n) { /* other architectures: 64-bit words */
+    uint64_t a = 0, w;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) memcpy(&w, p + i, 8), a ^= w;
+    for (; i < n; i++) a ^= p[i];
+    return (double)a;
+}
+#endif
 
 /* The byte range [lo, hi) of the lq arrays (codes, then scale, then zero)
  * that rows [r0, r1) own, swept by `fn`. */
@@ -412,10 +424,12 @@ int main(int argc, char **argv) {
         return 1;
     }
     lrq_types_init();
+#if defined(__x86_64__)
     if (!__builtin_cpu_supports("avx2")) {
         fprintf(stderr, "bench_lq_dot: the read sweep needs AVX2\n");
         return 1;
     }
+#endif
     bench_t b;
     if (setup(&b, bits, group, ne0, ne1) != 0) {
         fprintf(stderr, "bench_lq_dot: cannot set up (%s)\n", lrq_err_get());
