@@ -1,0 +1,344 @@
+/* planes_q8_avx512.c — AVX-512 VNNI version of the int8-activation planes
+ * kernel (planes_q8_ref.c is the specification; the scheme and the
+ * activation layout are in kern/planes_q8.h). One 64-byte code vector per
+ * step for 2 and 4 bits, 48 bytes for 3 bits:
+ *  - bits 2: the four 2-bit fields of every byte are masked out in place
+ *    (shift by 0, 2, 4, 6 and AND 3) and each field vector goes straight
+ *    into vpdpbusd with the 64 int8 values stored for it (the layout puts
+ *    value 4k + p at byte k of field p's vector) — no shuffle per row;
+ *  - bits 4: the same with two nibble vectors;
+ *  - bits 3: 16 codes per 128-bit lane are spread to bytes: vpermw brings
+ *    the 6 code bytes of each lane to its start, vpshufb puts the two bytes
+ *    holding codes 2w, 2w+1 into word w, vpsrlvw aligns them, and the two
+ *    3-bit fields of each word become its two bytes (element order);
+ *  - each 32-bit lane's exact integer sum is converted, scaled by its
+ *    block's d (act->dl) and, with one FMA, by its group's scale (picked
+ *    from the row's scales by the lane's group, act->gl, with vpermps);
+ *  - the zero/offset term is Σ_g scale[g] (zero[g] - offset) gsum[g], 16
+ *    groups per step;
+ *  - a last partial chunk is loaded with a byte mask: nothing past the row
+ *    is read, and the activation padding is zero.
+ * The integer sums are exact (as the reference's, over 16/8/4 values at a
+ * time instead of 32); the float order differs: tests/test_planes_q8.c
+ * bounds the difference. */
+#include "kern/planes_q8.h"
+#include "kern/hsum_avx512.h"
+
+#include <immintrin.h>
+
+#define INLINE static inline __attribute__((always_inline))
+
+INLINE __mmask64 first_bytes(int64_t r) { return r >= 64 ? ~(__mmask64)0 : (((__mmask64)1 << r) - 1); }
+INLINE __mmask16 first16(int64_t r) { return r >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << r) - 1u); }
+
+/* acc += (float)I * dl[L0 ..] * scale[gl[L0 ..]]: one step's 16 lanes,
+ * starting at lane L0. A step spans at most 9 groups (>= 32 values each),
+ * so the scales it needs are the 16 floats from its first lane's group
+ * (loaded masked to the row's ng groups). */
+INLINE __m512 scales_general(const lrq_q8p_act *act, int64_t L0, int64_t ng, const float *scale) {
+    const int32_t base = act->gl[L0];
+    const __m512i rel = _mm512_sub_epi32(_mm512_load_si512(act->gl + L0), _mm512_set1_epi32(base));
+    return _mm512_permutexvar_ps(rel, _mm512_maskz_loadu_ps(first16(ng - base), scale + base));
+}
+
+INLINE __m512 apply16(const lrq_q8p_act *act, int64_t L0, int64_t ng, const float *scale, __m512i I, __m512 acc) {
+    const __m512 f = _mm512_mul_ps(_mm512_cvtepi32_ps(I), _mm512_load_ps(act->dl + L0));
+    return _mm512_fmadd_ps(f, scales_general(act, L0, ng, scale), acc);
+}
+
+/* acc - scale[g] * (zero[g] - offset) * gsum[g] for every group g, 16 groups
+ * per step (lane-wise: the caller's one horizontal sum covers it). */
+INLINE __m512 sub_zero_term(const lrq_q8p_act *act, int64_t ng, const float *scale, const float *zero, float offset,
+                            __m512 acc) {
+    const __m512 off = _mm512_set1_ps(offset);
+    for (int64_t g = 0; g < ng; g += 16) {
+        const __mmask16 m = first16(ng - g);
+        const __m512 z = zero ? _mm512_maskz_loadu_ps(m, zero + g) : _mm512_setzero_ps();
+        const __m512 sc = _mm512_mul_ps(_mm512_maskz_loadu_ps(m, scale + g), _mm512_sub_ps(z, off));
+        acc = _mm512_fnmadd_ps(sc, _mm512_maskz_loadu_ps(m, act->gsum + g), acc);
+    }
+    return acc;
+}
+
+/* The scales of a full step's 16 lanes from L0 when the group covers `lpg`
+ * lanes (a compile-time 2, 4 or 8: 8, 4 or 2 groups per step, aligned to
+ * it; 16: one group for all lanes, any multiple of 16 lanes per group; 0:
+ * anything else, through apply16's general path). */
+INLINE __m512 scales_fast(const lrq_q8p_act *act, int64_t L0, const float *scale, int lpg) {
+    if (lpg == 2)
+        return _mm512_permutexvar_ps(_mm512_setr_epi32(0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7),
+                                     _mm512_castps256_ps512(_mm256_loadu_ps(scale + L0 / 2)));
+    if (lpg == 4)
+        return _mm512_permutexvar_ps(_mm512_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3),
+                                     _mm512_castps128_ps512(_mm_loadu_ps(scale + L0 / 4)));
+    if (lpg == 8)
+        return _mm512_permutexvar_ps(_mm512_setr_epi32(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1),
+                                     _mm512_castpd_ps(_mm512_castpd128_pd512(_mm_load_sd((const double *)(scale + L0 / 8)))));
+    return _mm512_set1_ps(scale[act->gl[L0]]);
+}
+
+/* acc += lane sums I scaled: the fast forms for full steps, apply16 otherwise. */
+INLINE __m512 apply(const lrq_q8p_act *act, int64_t L0, int64_t ng, const float *scale, __m512i I, __m512 acc,
+                    int lpg) {
+    if (lpg == 0) return apply16(act, L0, ng, scale, I, acc);
+    const __m512 f = _mm512_mul_ps(_mm512_cvtepi32_ps(I), _mm512_load_ps(act->dl + L0));
+    return _mm512_fmadd_ps(f, scales_fast(act, L0, scale, lpg), acc);
+}
+
+/* Lane sums of one 64-byte vector of 2-bit codes with the 256 slots at a. */
+INLINE __m512i lanes2(__m512i v, const int8_t *a) {
+    const __m512i m3 = _mm512_set1_epi8(3);
+    __m512i I = _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_and_si512(v, m3), _mm512_load_si512(a));
+    I = _mm512_dpbusd_epi32(I, _mm512_and_si512(_mm512_srli_epi16(v, 2), m3), _mm512_load_si512(a + 64));
+    I = _mm512_dpbusd_epi32(I, _mm512_and_si512(_mm512_srli_epi16(v, 4), m3), _mm512_load_si512(a + 128));
+    return _mm512_dpbusd_epi32(I, _mm512_and_si512(_mm512_srli_epi16(v, 6), m3), _mm512_load_si512(a + 192));
+}
+
+INLINE __m512 dot2(const lrq_q8p_act *act, const uint8_t *row, const float *scale, const float *zero, float offset,
+                  int lpg, size_t pfd) {
+    const int64_t n = act->n, ng = n / act->group, nfull = n / 256, rb = n / 4;
+    __m512 acc0 = _mm512_setzero_ps(), acc1 = acc0;
+    int64_t c = 0;
+    for (; c + 2 <= nfull; c += 2) { /* two independent FMA chains */
+        _mm_prefetch((const char *)row + c * 64 + pfd, _MM_HINT_T0);
+        _mm_prefetch((const char *)row + c * 64 + 64 + pfd, _MM_HINT_T0);
+        acc0 = apply(act, c * 16, ng, scale, lanes2(_mm512_loadu_si512(row + c * 64), act->qs + c * 256), acc0, lpg);
+        acc1 = apply(act, c * 16 + 16, ng, scale, lanes2(_mm512_loadu_si512(row + c * 64 + 64), act->qs + c * 256 + 256),
+                     acc1, lpg);
+    }
+    if (c < nfull) {
+        acc0 = apply(act, c * 16, ng, scale, lanes2(_mm512_loadu_si512(row + c * 64), act->qs + c * 256), acc0, lpg);
+        c++;
+    }
+    if (c * 256 < n) /* a partial last chunk: masked load, general scales */
+        acc1 = apply16(act, c * 16, ng, scale,
+                       lanes2(_mm512_maskz_loadu_epi8(first_bytes(rb - c * 64), row + c * 64), act->qs + c * 256), acc1);
+    return sub_zero_term(act, ng, scale, zero, offset, _mm512_add_ps(acc0, acc1));
+}
+
+/* Lane sums of one 64-byte vector of 4-bit codes with the 128 slots at a. */
+INLINE __m512i lanes4(__m512i v, const int8_t *a) {
+    const __m512i m15 = _mm512_set1_epi8(15);
+    const __m512i I = _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_and_si512(v, m15), _mm512_load_si512(a));
+    return _mm512_dpbusd_epi32(I, _mm512_and_si512(_mm512_srli_epi16(v, 4), m15), _mm512_load_si512(a + 64));
+}
+
+INLINE __m512 dot4(const lrq_q8p_act *act, const uint8_t *row, const float *scale, const float *zero, float offset,
+                  int lpg, size_t pfd) {
+    const int64_t n = act->n, ng = n / act->group, nfull = n / 128, rb = n / 2;
+    __m512 acc0 = _mm512_setzero_ps(), acc1 = acc0;
+    int64_t c = 0;
+    for (; c + 2 <= nfull; c += 2) {
+        _mm_prefetch((const char *)row + c * 64 + pfd, _MM_HINT_T0);
+        _mm_prefetch((const char *)row + c * 64 + 64 + pfd, _MM_HINT_T0);
+        acc0 = apply(act, c * 16, ng, scale, lanes4(_mm512_loadu_si512(row + c * 64), act->qs + c * 128), acc0, lpg);
+        acc1 = apply(act, c * 16 + 16, ng, scale, lanes4(_mm512_loadu_si512(row + c * 64 + 64), act->qs + c * 128 + 128),
+                     acc1, lpg);
+    }
+    if (c < nfull) {
+        acc0 = apply(act, c * 16, ng, scale, lanes4(_mm512_loadu_si512(row + c * 64), act->qs + c * 128), acc0, lpg);
+        c++;
+    }
+    if (c * 128 < n)
+        acc1 = apply16(act, c * 16, ng, scale,
+                       lanes4(_mm512_maskz_loadu_epi8(first_bytes(rb - c * 64), row + c * 64), act->qs + c * 128), acc1);
+    return sub_zero_term(act, ng, scale, zero, offset, _mm512_add_ps(acc0, acc1));
+}
+
+/* 64 3-bit codes (the half h of a 48-byte chunk v: bytes 24h .. 24h+23) as
+ * bytes in element order. */
+INLINE __m512i spread3(__m512i v, __m512i widx) {
+    /* word w of a lane: the two bytes holding codes 2w and 2w+1 (bit 6w of the lane's 48 bits) */
+    const __m512i bsel = _mm512_broadcast_i32x4(_mm_setr_epi8(0, 1, 0, 1, 1, 2, 2, 3, 3, 4, 3, 4, 4, 5, 5, 6));
+    const __m512i wsh = _mm512_broadcast_i32x4(_mm_setr_epi16(0, 6, 4, 2, 0, 6, 4, 2));
+    const __m512i t = _mm512_srlv_epi16(_mm512_shuffle_epi8(_mm512_permutexvar_epi16(widx, v), bsel), wsh);
+    return _mm512_or_si512(_mm512_and_si512(t, _mm512_set1_epi16(0x0007)),
+                           _mm512_and_si512(_mm512_slli_epi16(t, 5), _mm512_set1_epi16(0x0700)));
+}
+
+INLINE __m512 dot3(const lrq_q8p_act *act, const uint8_t *row, const float *scale, const float *zero, float offset,
+                  int lpg, size_t pfd) {
+    const int64_t n = act->n, ng = n / act->group, nc = act->n_pad / 128, rb = n * 3 / 8;
+    /* lane l of half h takes words 12h + 3l .. 12h + 3l + 3 (bytes 24h + 6l ..) to its words 0..3 */
+    static const int16_t W0[32] = {0, 1, 2, 3, 0, 0, 0, 0, 3, 4, 5, 6, 0, 0, 0, 0,
+                                   6, 7, 8, 9, 0, 0, 0, 0, 9, 10, 11, 12, 0, 0, 0, 0};
+    const __m512i w0 = _mm512_loadu_si512(W0);
+    const __m512i w1 = _mm512_add_epi16(w0, _mm512_set1_epi16(12));
+    __m512 acc0 = _mm512_setzero_ps(), acc1 = acc0;
+    for (int64_t c = 0; c < nc; c++) {
+        const int full = (c + 1) * 128 <= n;
+        _mm_prefetch((const char *)row + c * 48 + pfd, _MM_HINT_T0);
+        const __m512i v = _mm512_maskz_loadu_epi8(first_bytes(full ? 48 : rb - c * 48), row + c * 48);
+        const int8_t *a = act->qs + c * 128;
+        const __m512i I0 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), spread3(v, w0), _mm512_load_si512(a));
+        const __m512i I1 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), spread3(v, w1), _mm512_load_si512(a + 64));
+        if (full) {
+            acc0 = apply(act, c * 32, ng, scale, I0, acc0, lpg);
+            acc1 = apply(act, c * 32 + 16, ng, scale, I1, acc1, lpg);
+        } else {
+            acc0 = apply16(act, c * 32, ng, scale, I0, acc0);
+            acc1 = apply16(act, c * 32 + 16, ng, scale, I1, acc1);
+        }
+    }
+    return sub_zero_term(act, ng, scale, zero, offset, _mm512_add_ps(acc0, acc1));
+}
+
+/* Software prefetch about PF_BYTES of codes ahead: the code bytes one line
+ * per step (in dot2/3/4), the parameters of the row that far ahead once per
+ * row. Measured on the 250880 x 1536 2-bit pass (bench/bench_lq_dot.c, one
+ * thread): none 15 GB per CPU-second, 3 KB ahead 20, 6 KB 17-22, 12-24 KB
+ * 16-17 (a loaded machine: rough). Prefetches never fault, so those past
+ * the matrix are harmless. */
+#define PF_BYTES 6144
+INLINE void prefetch_params(const float *scale, const float *zero, size_t ng) {
+    for (size_t i = 0; i < ng * 4; i += 64) {
+        _mm_prefetch((const char *)scale + i, _MM_HINT_T0);
+        if (zero) _mm_prefetch((const char *)zero + i, _MM_HINT_T0);
+    }
+}
+
+/* The horizontal sum of one row's lane vector, in lrq_hsum16x16's order
+ * (lanes i+8 onto i, i+4 onto i, then (0+2) + (1+3)), so that a row summed
+ * alone and a row summed with 15 others give the same bits. */
+INLINE float hsum_one(__m512 v) {
+    const __m256 a = _mm256_add_ps(_mm512_castps512_ps256(v), _mm512_extractf32x8_ps(v, 1));
+    const __m128 b = _mm_add_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
+    const __m128 c = _mm_add_ps(b, _mm_movehl_ps(b, b)); /* lanes 0+2, 1+3 */
+    return _mm_cvtss_f32(_mm_add_ss(c, _mm_movehdup_ps(c)));
+}
+
+/* Rows [0, nrows) of a matrix: codes rows of rb bytes, parameter rows of ng
+ * floats; one instantiation per (bits, lanes per group), so the row loop
+ * has no call or dispatch in it. Rows go 16 at a time: their lane vectors
+ * are summed together (lrq_hsum16x16), which takes the horizontal sums off
+ * each row's critical path. */
+#define ROW_VEC(B, LPG, r)                                                                                     \
+    dot##B(act, codes + (size_t)(r) * rb, scale + (size_t)(r) * ng, zero ? zero + (size_t)(r) * ng : NULL, offset, \
+           LPG, pfd)
+#define PF_PARAMS(r)                                                                                           \
+    do {                                                                                                       \
+        if ((r) + pf_rows < nrows)                                                                             \
+            prefetch_params(scale + (size_t)((r) + pf_rows) * ng, zero ? zero + (size_t)((r) + pf_rows) * ng : NULL, \
+                            ng);                                                                               \
+    } while (0)
+#define ROWS(B, LPG)                                                                                           \
+    {                                                                                                          \
+        int64_t r = 0;                                                                                         \
+        for (; r + 16 <= nrows; r += 16) {                                                                     \
+            __m512 v[16];                                                                                      \
+            for (int i = 0; i < 16; i++) {                                                                     \
+                PF_PARAMS(r + i);                                                                              \
+                v[i] = ROW_VEC(B, LPG, r + i);                                                                 \
+            }                                                                                                  \
+            _mm512_storeu_ps(y + r, _mm512_permutexvar_ps(order, lrq_hsum16x16(v)));                           \
+        }                                                                                                      \
+        for (; r < nrows; r++) {                                                                               \
+            PF_PARAMS(r);                                                                                      \
+            y[r] = hsum_one(ROW_VEC(B, LPG, r));                                                               \
+        }                                                                                                      \
+    }
+
+static void rows(const lrq_q8p_act *act, const uint8_t *codes, size_t rb, const float *scale, const float *zero,
+                 size_t ng, float offset, int64_t nrows, float *y) {
+    const int32_t lpg = act->group / act->lane_vals;
+    /* rows are consecutive: PF_BYTES ahead is pf_rows rows ahead */
+    const int64_t pf_rows = rb ? (int64_t)(PF_BYTES / rb) + 1 : 1;
+    const size_t pfd = (size_t)pf_rows * rb;
+    /* lrq_hsum16x16 puts output o = 4k + j in lane 4j + k */
+    const __m512i order = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
+    const int mode = lpg == 2 || lpg == 4 || lpg == 8 ? lpg : lpg % 16 == 0 ? 16 : 0;
+#define BY_MODE(B)                                  \
+    switch (mode) {                                 \
+    case 2: ROWS(B, 2) break;                       \
+    case 4: ROWS(B, 4) break;                       \
+    case 8: ROWS(B, 8) break;                       \
+    case 16: ROWS(B, 16) break;                     \
+    default: ROWS(B, 0) break;                      \
+    }
+    switch (act->bits) {
+    case 2: BY_MODE(2) break;
+    case 3: BY_MODE(3) break;
+    default: BY_MODE(4) break;
+    }
+#undef BY_MODE
+}
+#undef ROWS
+#undef ROW_VEC
+#undef PF_PARAMS
+
+static float dot(const lrq_q8p_act *act, const uint8_t *row, const float *scale, const float *zero, float offset) {
+    float y;
+    rows(act, row, 0, scale, zero, 0, offset, 1, &y);
+    return y;
+}
+
+/* ------------------------------------------------------- K replicas -- */
+
+/* The lane sums of step t (16 lanes from lane 16t) of a row, and whether
+ * the step is whole (else: masked load, padding). The same loads and
+ * integer operations as dot2/3/4. */
+INLINE __m512i step_lanes(const lrq_q8p_act *act, const uint8_t *row, int64_t t, int *full) {
+    const int64_t n = act->n;
+    if (act->bits == 3) {
+        static const int16_t W0[32] = {0, 1, 2, 3, 0, 0, 0, 0, 3, 4, 5, 6, 0, 0, 0, 0,
+                                       6, 7, 8, 9, 0, 0, 0, 0, 9, 10, 11, 12, 0, 0, 0, 0};
+        const int64_t c = t >> 1, rb = n * 3 / 8;
+        *full = (c + 1) * 128 <= n;
+        const __m512i v = _mm512_maskz_loadu_epi8(first_bytes(*full ? 48 : rb - c * 48), row + c * 48);
+        __m512i w = _mm512_loadu_si512(W0);
+        if (t & 1) w = _mm512_add_epi16(w, _mm512_set1_epi16(12));
+        return _mm512_dpbusd_epi32(_mm512_setzero_si512(), spread3(v, w), _mm512_load_si512(act->qs + c * 128 + (t & 1) * 64));
+    }
+    const int64_t rb = n * act->bits / 8;
+    *full = (t + 1) * 64 <= rb;
+    const __m512i v = *full ? _mm512_loadu_si512(row + t * 64)
+                            : _mm512_maskz_loadu_epi8(first_bytes(rb - t * 64), row + t * 64);
+    return act->bits == 2 ? lanes2(v, act->qs + t * 256) : lanes4(v, act->qs + t * 128);
+}
+
+/* K (a constant 1..4) parameter sets on one code row: each step's lane
+ * sums and their d scaling formed once, then each set's scales. Replica k
+ * gets exactly dot's operations with set k (the same accumulator of the two
+ * for every step, the same zero term and horizontal sum): bit for bit. */
+INLINE void body_k(const lrq_q8p_act *act, const uint8_t *row, int K, const float *const *sc, const float *const *ze,
+                   const float *off, int lpg, float *y) {
+    const int64_t ng = act->n / act->group, steps = act->n_pad / (16 * act->lane_vals);
+    __m512 a0[4], a1[4];
+    for (int k = 0; k < K; k++) a0[k] = a1[k] = _mm512_setzero_ps();
+    for (int64_t t = 0; t < steps; t++) {
+        int full;
+        const __m512i I = step_lanes(act, row, t, &full);
+        const __m512 f = _mm512_mul_ps(_mm512_cvtepi32_ps(I), _mm512_load_ps(act->dl + t * 16));
+        /* dot2/dot4: even whole steps to acc0, odd ones and a partial last one to acc1; dot3: by half */
+        const int second = act->bits == 3 ? (int)(t & 1) : full ? (int)(t & 1) : 1;
+        for (int k = 0; k < K; k++) {
+            const __m512 s = full && lpg ? scales_fast(act, t * 16, sc[k], lpg) : scales_general(act, t * 16, ng, sc[k]);
+            if (second) a1[k] = _mm512_fmadd_ps(f, s, a1[k]);
+            else a0[k] = _mm512_fmadd_ps(f, s, a0[k]);
+        }
+    }
+    for (int k = 0; k < K; k++)
+        y[k] = hsum_one(sub_zero_term(act, ng, sc[k], ze ? ze[k] : NULL, off[k], _mm512_add_ps(a0[k], a1[k])));
+}
+
+static void dot_k(const lrq_q8p_act *act, const uint8_t *row, int K, const float *const *scales,
+                  const float *const *zeros, const float *offsets, float *y) {
+    const int32_t lpg = act->group / act->lane_vals;
+    const int mode = lpg == 2 || lpg == 4 || lpg == 8 ? lpg : lpg % 16 == 0 ? 16 : 0;
+    for (int k0 = 0; k0 < K; k0 += 4) { /* four sets per read of the codes */
+        const float *const *ze = zeros ? zeros + k0 : NULL;
+        switch (K - k0 >= 4 ? 4 : K - k0) {
+        case 1: body_k(act, row, 1, scales + k0, ze, offsets + k0, mode, y + k0); break;
+        case 2: body_k(act, row, 2, scales + k0, ze, offsets + k0, mode, y + k0); break;
+        case 3: body_k(act, row, 3, scales + k0, ze, offsets + k0, mode, y + k0); break;
+        default: body_k(act, row, 4, scales + k0, ze, offsets + k0, mode, y + k0); break;
+        }
+    }
+}
+
+static const lrq_q8p_kernels avx512_kernels = {.dot = dot, .rows = rows, .dot_k = dot_k};
+
+/* The AVX-512 (VNNI) kernels (contracts in kern/planes_q8.h); only for
+ * kern/planes_q8.c, which hands them out by level. */
+const lrq_q8p_kernels *lrq_q8p_avx512(void);
+const lrq_q8p_kernels *lrq_q8p_avx512(void) { return &avx512_kernels; }
