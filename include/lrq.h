@@ -379,7 +379,8 @@ typedef struct lrq_imatrix_params {
     const char *dataset;       /* name stored in imatrix.datasets; NULL: `text` as given (llama-imatrix
                                   stores its -f argument verbatim) */
     int n_ctx;                 /* chunk length (llama-imatrix -c; its default 512); >= 16 */
-    int n_batch;               /* llama-imatrix -b (its default 2048): below n_ctx or a multiple of it; >= 16 */
+    int n_batch;               /* llama-imatrix -b (its default 2048), >= 16: below n_ctx, chunks are fed in
+                                  batches of n_batch; from n_ctx up it changes nothing */
     int max_chunks;            /* < 0: all; 0 is an error */
     int n_threads;             /* >= 1; results are identical for any count */
     int process_output;        /* 1: also collect output.weight (llama-imatrix --process-output) */

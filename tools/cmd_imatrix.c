@@ -28,9 +28,10 @@ static void help(void) {
            "    -o FILE         output (default imatrix.gguf); it appears only when complete, an existing file\n"
            "                    is replaced only then\n"
            "    -c CTX          chunk length, >= 16 (default 512, llama-imatrix's)\n"
-           "    -b BATCH        tokens per batch: below CTX, or a multiple of CTX (default 2048, llama-imatrix's;\n"
-           "                    with -b below CTX each chunk is fed in batches, which can change which small\n"
-           "                    batches are skipped); >= 16\n"
+           "    -b BATCH        tokens per batch, >= 16 (default 2048, llama-imatrix's). Below CTX each chunk is\n"
+           "                    fed in batches of BATCH (and of at most 512, llama.cpp's micro-batch), so a last\n"
+           "                    piece under 16 tokens is skipped by dense linears, as llama-imatrix does; from\n"
+           "                    CTX up it changes nothing (llama-imatrix then batches whole chunks)\n"
            "    --chunks N      at most N chunks (N >= 1)\n"
            "    -t THREADS      worker threads (default 2; the result does not depend on it)\n"
            "    --vocab FILE    tokenizer for a model without one\n"
@@ -74,11 +75,6 @@ int cmd_imatrix(int argc, char **argv) {
     struct stat st;
     if (stat(p.out, &st) == 0 && S_ISDIR(st.st_mode)) {
         fprintf(stderr, "lrq imatrix: -o %s: is a folder; give a file name\n", p.out);
-        return 2;
-    }
-    if (p.n_batch >= p.n_ctx && p.n_batch % p.n_ctx != 0) {
-        fprintf(stderr, "lrq imatrix: -b %d: must be below -c %d or a multiple of it (llama-imatrix's rule)\n",
-                p.n_batch, p.n_ctx);
         return 2;
     }
     cli_warn_threads("imatrix", p.n_threads);

@@ -264,9 +264,6 @@ static int check_params(const lrq_imatrix_params *p) {
     if (p->n_batch < DENSE_MIN_ROWS)
         return lrq_err_set("imatrix: batch %d: must be >= %d (llama-imatrix skips every dense linear in smaller "
                            "batches)", p->n_batch, DENSE_MIN_ROWS);
-    if (p->n_batch >= p->n_ctx && p->n_batch % p->n_ctx != 0)
-        return lrq_err_set("imatrix: batch %d: must be below the context %d or a multiple of it (llama-imatrix's "
-                           "rule: a batch holds whole chunks)", p->n_batch, p->n_ctx);
     if (p->max_chunks == 0) return lrq_err_set("imatrix: chunks 0: give at least 1 (or < 0 for all)");
     if (p->n_threads < 1) return lrq_err_set("imatrix: threads %d: must be >= 1", p->n_threads);
     return 0;
