@@ -217,6 +217,30 @@ static void test_rules(void) {
     lrq_model_free(m);
 }
 
+/* qwen2moe's shared-expert gate ffn_gate_inp_shexp [n_embd] is a linear to
+ * llama-imatrix (a mul_mat): collected, with the router's input (xn). */
+static void test_shexp_gate(void) {
+    lrq_model *m;
+    LRQ_ASSERT(lrq_model_load(&m, test_shared("golden/arch/rand-qwen2moe.gguf"), NULL) == 0);
+    size_t n_tok;
+    int32_t *tok = tokens_of(m, "data/calib/stories260K-selfgen.txt", 600, &n_tok);
+    LRQ_ASSERT(tok && n_tok >= 64);
+    lrq_imatrix_calc *c;
+    lrq_ctx *ctx;
+    LRQ_ASSERT(lrq_imatrix_calc_new(&c, m, 0) == 0 && lrq_ctx_new(&ctx, m, 32, 32, 2) == 0);
+    CHECK(lrq_imatrix_calc_run(c, ctx, tok, n_tok, 32, 32, 2, 1, NULL, NULL) == 2);
+    lrq_imatrix im;
+    CHECK(lrq_imatrix_calc_export(c, 32, NULL, 0, &im) == 0);
+    const lrq_imatrix_entry *g = find(&im, "blk.0.ffn_gate_inp_shexp.weight");
+    const lrq_imatrix_entry *r = find(&im, "blk.0.ffn_gate_inp.weight");
+    CHECK(g && r && g->n_mat == 1 && g->ne0 == r->ne0 && g->counts[0] == 64 && r->counts[0] == 64);
+    if (g && r) CHECK(memcmp(g->sum2, r->sum2, sizeof(float) * (size_t)g->ne0) == 0);
+    free(tok);
+    lrq_ctx_free(ctx);
+    lrq_imatrix_calc_free(c);
+    lrq_model_free(m);
+}
+
 /* The golden commands (../shared/golden/README.md) and how close lrq must be.
  * Why not bit-identical: llama-imatrix ran with its defaults, an F16 KV cache
  * (and flash attention), while lrq's cache is F32. Everything before the
@@ -404,6 +428,7 @@ int main(void) {
     TEST_RUN(test_save);
     TEST_RUN(test_direct);
     TEST_RUN(test_rules);
+    TEST_RUN(test_shexp_gate);
     TEST_RUN(test_golden);
     rmdir(tmpdir);
     return test_finish();

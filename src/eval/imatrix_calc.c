@@ -102,7 +102,8 @@ int lrq_imatrix_calc_new(lrq_imatrix_calc **out, const lrq_model *m, int process
     for (int64_t i = 0; i < nt; i++) {
         lrq_tensor_info ti;
         if (lrq_model_tensor_info(m, i, &ti)) goto fail;
-        if (ti.n_dims < 2 || ti.n_dims > 3) continue; /* norms, biases: not linears */
+        /* 1-D too: qwen2moe's shared-expert gate [n_embd] is a linear of one output (norms never fire) */
+        if (ti.n_dims > 3) continue;
         calc_entry *e = &c->e[c->n];
         e->name = ti.name;
         e->ne0 = ti.ne[0];

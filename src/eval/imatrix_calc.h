@@ -32,8 +32,8 @@
 typedef struct lrq_imatrix_calc lrq_imatrix_calc;
 
 /* A collector for the linears of model m (which must outlive it): one slot
- * per weight tensor of m a hook can report (2-D/3-D tensors; n_mat = the
- * third dimension). process_output: also collect "output.weight".
+ * per weight tensor of m a hook can report (1-D to 3-D: qwen2moe's shared-
+ * expert gate is a 1-D linear; n_mat = the third dimension). process_output: also collect "output.weight".
  * Returns 0, or -1 with an error (out of memory). */
 int lrq_imatrix_calc_new(lrq_imatrix_calc **out, const lrq_model *m, int process_output);
 /* Frees c (NULL is fine); views from lrq_imatrix_calc_export die with it. */
