@@ -395,6 +395,51 @@ int lrq_quantize(const lrq_quantize_params *p, lrq_quantize_result *r);
 int lrq_quantize_n_presets(void);
 int lrq_quantize_preset(int i, const char **name, const char **about);
 
+/* ---- importance matrices (lrq imatrix) ---- */
+
+typedef struct lrq_imatrix_params {
+    const char *model;         /* as lrq_model_load */
+    const char *vocab;         /* tokenizer for a model without one (as lrq_model_load), or NULL */
+    const char *text;          /* calibration text, read as llama.cpp's -f (one trailing '\n' removed) */
+    const char *out;           /* output: llama.cpp's GGUF imatrix format, written atomically */
+    const char *dataset;       /* name stored in imatrix.datasets; NULL: `text` as given (llama-imatrix
+                                  stores its -f argument verbatim) */
+    int n_ctx;                 /* chunk length (llama-imatrix -c; its default 512); >= 16 */
+    int n_batch;               /* llama-imatrix -b (its default 2048), >= 16: below n_ctx, chunks are fed in
+                                  batches of n_batch; from n_ctx up it changes nothing */
+    int max_chunks;            /* < 0: all; 0 is an error */
+    int n_threads;             /* >= 1; results are identical for any count */
+    int process_output;        /* 1: also collect output.weight (llama-imatrix --process-output) */
+    FILE *log;                 /* a summary line and warnings (partial expert data); may be NULL */
+    /* Called after each chunk (may be NULL): chunks done, in all, seconds since the start. */
+    void (*progress)(void *ud, int done, int total, double seconds);
+    void *ud;
+} lrq_imatrix_params;
+
+typedef struct lrq_imatrix_result {
+    size_t n_tokens;           /* tokens of the text (BOS included) */
+    int n_chunks;              /* chunks evaluated */
+    int chunk_count;           /* imatrix.chunk_count written */
+    int n_entries;             /* weights in the file */
+    int n_partial;             /* of them, expert stacks with an expert never routed to */
+    double seconds, tokens_per_sec; /* the evaluation */
+} lrq_imatrix_result;
+
+/* Compute what llama-imatrix v0.5.0 computes (tools/imatrix/imatrix.cpp)
+ * and write it in its GGUF format: the text tokenized with BOS, cut into
+ * floor(tokens / n_ctx) chunks (at least 2 are required), each chunk's
+ * first token replaced by BOS when the vocabulary adds BOS, every token of
+ * every chunk evaluated from an empty KV cache; per input channel of every
+ * "blk.*" linear the sum of squared F32 inputs and the token count (dense
+ * linears in calls of >= 16 tokens, expert stacks per expert), the entries
+ * sorted by name, imatrix.chunk_count/chunk_size/datasets as llama-imatrix
+ * writes them. The text and the output's folder are checked before the
+ * model is loaded; the output appears only when complete (an existing file
+ * survives any failure). Returns 0 (and *r, which may be NULL) or -1 with
+ * an error. Not done: llama-imatrix's perplexity print-out, --in-file
+ * merging, the legacy .dat format and saves every N chunks. */
+int lrq_imatrix_compute(const lrq_imatrix_params *p, lrq_imatrix_result *r);
+
 /* ---- output files ---- */
 
 /* Every file lrq writes goes to a temporary file next to its target and is

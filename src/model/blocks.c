@@ -50,6 +50,10 @@ int lrq_model_build_blocks(lrq_model *m) {
                 set_linear(&M->shexp.down, L->down_shexp, NULL, l, LRQ_SLOT_DOWN);
             }
             M->shexp_gate = L->gate_inp_shexp ? L->gate_inp_shexp->data : NULL;
+            if (L->gate_inp_shexp)
+                M->shexp_gate_info = (lrq_linear_info){ .name = L->gate_inp_shexp->name, .layer = l,
+                                                        .slot = LRQ_SLOT_SHEXP_GATE, .expert = -1,
+                                                        .n_in = L->gate_inp_shexp->ne[0], .n_out = 1 };
             M->n_expert = hp->n_expert;
             M->n_expert_used = hp->n_expert_used;
             M->norm_w = hp->moe_norm_w;
@@ -77,6 +81,7 @@ static void mark_replica(lrq_block_w *w, int k) {
     for (int s = LRQ_SLOT_Q; s <= LRQ_SLOT_DOWN; s++) slot_linear(w, s)->info.replica = k;
     lrq_moe *M = &w->moe;
     M->router_info.replica = k;
+    M->shexp_gate_info.replica = k;
     M->gate.info.replica = M->up.info.replica = M->down.info.replica = k;
     M->shexp.gate.info.replica = M->shexp.up.info.replica = M->shexp.down.info.replica = k;
 }

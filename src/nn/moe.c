@@ -368,8 +368,10 @@ void lrq_moe_fwd(lrq_nn *nn, const lrq_moe *M, const float *xn, int B, int tok0,
 
     if (M->has_shexp) {
         lrq_mlp_fwd(nn, &M->shexp, xn, B, B, s.sh_o);
-        if (M->shexp_gate)
+        if (M->shexp_gate) {
+            if (nn->hooks && nn->hooks->linear_in) nn->hooks->linear_in(nn->hooks->ud, &M->shexp_gate_info, xn, B);
             for (int b = 0; b < B; b++) s.sh_gate[b] = nn->ord->f32_vec(E, M->shexp_gate, xn + (size_t)b * E);
+        }
     }
     comb_task ct = { .s = &s, .M = M, .out = out, .E = E, .k = k, .B = B };
     lrq_nn_rows(nn, B, comb_worker, &ct);

@@ -53,6 +53,8 @@ typedef struct lrq_moe {
     int has_shexp;                /* shexp holds the shared expert */
     lrq_mlp shexp;                /* [n_embd -> n_ff_shexp -> n_embd] */
     const float *shexp_gate;      /* [n_embd] sigmoid gate of the shared expert (qwen2moe), or NULL */
+    lrq_linear_info shexp_gate_info; /* slot LRQ_SLOT_SHEXP_GATE (its input goes to linear_in, as llama.cpp's
+                                    mul_mat of it is a linear to llama-imatrix) */
     int n_expert, n_expert_used;
     int norm_w;                   /* renormalise the top-k weights to sum 1 */
     float w_scale;                /* multiply the weights by this; 0 or 1 = no scaling */
