@@ -27,7 +27,8 @@ typedef struct {
     float *wrow;          /* [nth][K] scratch */
 } mm_task;
 
-#define MM_ROWS 16 /* weight rows kept hot in L1 while all tokens stream past */
+#define MM_ROWS 64 /* weight rows kept hot (L2) while all tokens stream past: 64 beat 16 by 1-15% (12 of 12 paired
+                     * prefill runs, F16/BF16 Qwen2.5-1.5B shapes, 1 and 2 threads; docs/benchmarks.md) */
 
 /* Weight rows [blk * MM_ROWS, +MM_ROWS) of a tiled matmul against every
  * token, in tiles of tile_r rows x tile_c tokens. Each output is
