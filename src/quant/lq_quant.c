@@ -501,30 +501,3 @@ void lrq_lq_dequant_row(const lrq_lq_qt *q, int64_t r, float *y) {
         y[j] = q->scale[i] * (v - group_z(q, i) + group_o(q, i));
     }
 }
-
-int lrq_lq_view(const lrq_lq_spec *s, int32_t group, int64_t nrow, int32_t ng, const float *scale, const float *z,
-                const uint8_t *og, const float *codebook, int64_t cb_rows, float *zero_buf, lrq_qparams *qp) {
-    memset(qp, 0, sizeof *qp);
-    if (!scale) return lrq_err_set("lq view: no scales");
-    if (s->asym && !z) return lrq_err_set("lq view: asymmetric spec without zero points");
-    if (s->offset_group && !og) return lrq_err_set("lq view: per-group offsets missing");
-    if (s->cb && (!codebook || (cb_rows != 1 && cb_rows != nrow))) return lrq_err_set("lq view: bad codebook");
-    qp->layout = LRQ_PARAMS_PLANES;
-    qp->group = group;
-    qp->n_sets = 1;
-    qp->scale = scale;
-    qp->codebook = s->cb ? codebook : NULL;
-    qp->cb_rows = s->cb ? (int32_t)cb_rows : 0;
-    const float half = (float)(1 << (s->bits - 1));
-    if (!s->asym && !s->offset_group) {
-        qp->offset = s->offset - half;
-        return 0;
-    }
-    if (!zero_buf) return lrq_err_set("lq view: no buffer for the zero plane");
-    const int64_t N = nrow * ng;
-    for (int64_t i = 0; i < N; i++)
-        zero_buf[i] = (s->asym ? z[i] : half) - (og ? 0.25f * (float)og[i] : 0.0f);
-    qp->zero = zero_buf;
-    qp->offset = s->offset_group ? 0.0f : s->offset;
-    return 0;
-}

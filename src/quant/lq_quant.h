@@ -93,19 +93,4 @@ float lrq_lq_group_offset(const lrq_lq_qt *q, int64_t r, int32_t g);
  * the kernels and the loader are tested against). */
 void lrq_lq_dequant_row(const lrq_lq_qt *q, int64_t r, float *y);
 
-/* The kernel view (fmt/tensor.h) of decoded parameters: sets qp->layout,
- * group, n_sets = 1, set = 0, scale = `scale`, codebook/cb_rows, and folds
- * z and the offsets into qp->zero / qp->offset so that the planes kernels'
- * s * (v - (zero - offset)) is the dequantization above:
- *   symmetric, tensor offset o:  zero = NULL, offset = o - 2^(b-1)
- *   asymmetric, tensor offset o: zero = z, offset = o
- *   per-group offsets:           zero = z - og / 4 (z = 2^(b-1) when
- *                                symmetric), offset = 0
- * zero_buf [nrow][ng] receives the zero plane when one is needed (asym or
- * og; it may be NULL otherwise); z: [nrow][ng] or NULL (symmetric); og:
- * [nrow][ng] codes or NULL. Returns 0, or -1 with an error when a needed
- * input is missing. */
-int lrq_lq_view(const lrq_lq_spec *s, int32_t group, int64_t nrow, int32_t ng, const float *scale, const float *z,
-                const uint8_t *og, const float *codebook, int64_t cb_rows, float *zero_buf, lrq_qparams *qp);
-
 #endif
