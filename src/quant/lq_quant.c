@@ -20,6 +20,7 @@
 #include "fmt/types.h"
 
 #include <math.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -322,7 +323,7 @@ static int kmeans_row(qjob *jb, int64_t r) {
 
 typedef struct task {
     qjob *jb;
-    int err;                 /* any thread failing sets it (a flag per thread is not needed: 0/1 only) */
+    atomic_int err;          /* set by any thread that fails (out of memory in k-means++) */
 } task;
 
 static void run_rows(void *arg, int ith, int nth) {
@@ -335,7 +336,7 @@ static void run_rows(void *arg, int ith, int nth) {
         switch (jb->phase) {
         case 1: phase_params(jb, r); break;
         case 3: phase_codes(jb, r); break;
-        case 4: if (kmeans_row(jb, r)) t->err = 1; break;
+        case 4: if (kmeans_row(jb, r)) atomic_store(&t->err, 1); break;
         case 5: assign_row(jb, r, jb->centres, jb->acc + (size_t)r * (size_t)K * 2); break;
         case 6: assign_row(jb, r, jb->centres, NULL); break;
         }
@@ -343,11 +344,12 @@ static void run_rows(void *arg, int ith, int nth) {
 }
 
 static int run_phase(qjob *jb, lrq_pool *pool, int phase) {
-    task t = {jb, 0};
+    task t = {.jb = jb};
+    atomic_init(&t.err, 0);
     jb->phase = phase;
     if (pool) lrq_pool_run(pool, run_rows, &t);
     else run_rows(&t, 0, 1);
-    return t.err ? -1 : 0;
+    return atomic_load(&t.err) ? -1 : 0;
 }
 
 /* phase 2: super-block steps and scale codes over the flat group order */
