@@ -155,11 +155,76 @@ static void test_codebook_kernel(void) {
     }
 }
 
+/* The bit streams of the companions: round trip for every width 1..8, and
+ * for the code widths the same bytes as the planes packer (one layout). */
+static void test_bit_streams(void) {
+    uint64_t st = 3;
+    uint8_t v[203], w[203], a[256], b[256];
+    for (int bits = 1; bits <= 8; bits++) {
+        for (int i = 0; i < 203; i++) v[i] = (uint8_t)(test_rand_u64(&st) & ((1u << bits) - 1u));
+        memset(a, 0xAA, sizeof a);
+        lrq_lq_pack_bits(v, 203, bits, a);
+        const size_t nb = (203 * (size_t)bits + 7) / 8;
+        CHECK(a[nb] == 0xAA); /* nothing written past the stream */
+        lrq_lq_unpack_bits(a, 203, bits, w);
+        CHECKF(memcmp(v, w, 203) == 0, "%d bits", bits);
+        if (lrq_planes_bits_ok(bits)) {
+            CHECK(lrq_planes_pack_row(bits, 203, v, b) == 0);
+            CHECKF(memcmp(a, b, nb) == 0, "%d bits: differs from lrq_planes_pack_row", bits);
+        }
+    }
+}
+
+/* The layout's parts add up to lrq_lq_bytes for every kind of spec, with
+ * the companions the spec implies; companion names are recognised. */
+static void test_layout(void) {
+    const char *specs[] = {"b4g32", "b4g32a", "b3g64apq6x8og", "b2grkr3u", "b4g32apb16kt4", "b8g128pq4",
+                           "b5g16ogkt0u", "b6g256apq8x4096"};
+    const int64_t shapes[][2] = {{256, 768}, {768, 256}, {256, 3}, {4096, 17}};
+    for (size_t i = 0; i < sizeof specs / sizeof specs[0]; i++) {
+        lrq_lq_spec s;
+        CHECK(lrq_lq_spec_parse(specs[i], &s) == 0);
+        for (size_t k = 0; k < 4; k++) {
+            const int64_t ne[4] = {shapes[k][0], shapes[k][1], 1, 1};
+            lrq_lq_part parts[LRQ_LQ_N_PARTS];
+            uint64_t want, sum = 0;
+            const int np = lrq_lq_layout(&s, 2, ne, parts);
+            CHECKF(np >= 2 && lrq_lq_bytes(&s, ne[0], ne[1], &want) == 0, "%s: %s", specs[i], lrq_err_get());
+            unsigned kinds = 0;
+            for (int j = 0; j < np; j++) {
+                sum += parts[j].nbytes;
+                kinds |= 1u << parts[j].kind;
+                size_t esz = parts[j].type == LRQ_TYPE_I8 ? 1 : parts[j].type == LRQ_TYPE_F32 ? 4 : 2;
+                if (j) CHECK((uint64_t)(parts[j].ne[0] * parts[j].ne[1]) * esz == parts[j].nbytes);
+            }
+            CHECK(sum == want);
+            const int pq = s.pstore == LRQ_LQ_P_Q;
+            unsigned expect = 1u << LRQ_LQ_CODES;
+            expect |= pq ? (1u << LRQ_LQ_SQ) | (1u << LRQ_LQ_SD) : 1u << LRQ_LQ_S;
+            if (s.asym) expect |= 1u << (pq ? LRQ_LQ_ZQ : LRQ_LQ_Z);
+            if (s.offset_group) expect |= 1u << LRQ_LQ_OG;
+            if (s.cb) expect |= 1u << LRQ_LQ_CB;
+            CHECKF(kinds == expect, "%s: parts %#x, expected %#x", specs[i], kinds, expect);
+        }
+    }
+    size_t bl = 0;
+    CHECK(lrq_lq_companion("blk.3.attn_q.weight.lq_sd", &bl) == LRQ_LQ_SD && bl == 19);
+    CHECK(lrq_lq_companion("blk.3.attn_q.weight", &bl) == -1);
+    CHECK(lrq_lq_companion("x.lq_s2", &bl) == -1);
+    lrq_lq_spec s = lrq_lq_spec_default(4, 32);
+    const int64_t bad[4] = {48, 4, 1, 1};
+    lrq_lq_part parts[LRQ_LQ_N_PARTS];
+    CHECK(lrq_lq_layout(&s, 2, bad, parts) == -1);
+    CHECK(lrq_lq_layout(&s, 1, bad, parts) == -1);
+}
+
 int main(void) {
     lrq_types_init();
     TEST_RUN(test_spec_parse);
     TEST_RUN(test_group_and_bytes);
     TEST_RUN(test_types);
     TEST_RUN(test_codebook_kernel);
+    TEST_RUN(test_bit_streams);
+    TEST_RUN(test_layout);
     return test_finish();
 }

@@ -27,6 +27,8 @@ static void help(void) {
     for (int i = 0; lrq_quantize_preset(i, &name, &about) == 0; i++) printf("  %-7s %s\n", name, about);
     printf("  Q3_K, Q4_K, Q5_K are llama-quantize's aliases of Q3_K_M, Q4_K_M, Q5_K_M; --pure gives every quantized\n"
            "  tensor the one type instead (fallbacks still apply).\n"
+           "  lq:SPEC    lrq's own formats (docs/formats.md), e.g. lq:b4g32, lq:b3g64apq8x8cs: every matrix but\n"
+           "             token_embd (F16) in that format; also as a rule's TYPE. Only lrq reads them.\n"
            "\n"
            "What is quantized: 2-D and 3-D tensors whose names end in 'weight', except norms and the MoE router\n"
            "(ffn_gate_inp): those keep their type (F32), as in llama-quantize.\n"

@@ -4,6 +4,7 @@
 #include "fmt/lq_spec.h"
 #include "fmt/planes.h"
 #include "core/core.h"
+#include "fmt/types.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -222,4 +223,131 @@ int lrq_lq_bytes(const lrq_lq_spec *s, int64_t ne0, int64_t ne1, uint64_t *bytes
     if (s->cb) t += 4ull * (1ull << s->bits) * (s->cb == LRQ_LQ_CB_ROW ? (uint64_t)ne1 : 1);
     *bytes = t;
     return 0;
+}
+
+int lrq_lq_view(const lrq_lq_spec *s, int32_t group, int64_t nrow, int32_t ng, const float *scale, const float *z,
+                const uint8_t *og, const float *codebook, int64_t cb_rows, float *zero_buf, lrq_qparams *qp) {
+    memset(qp, 0, sizeof *qp);
+    if (!scale) return lrq_err_set("lq view: no scales");
+    if (s->asym && !z) return lrq_err_set("lq view: asymmetric spec without zero points");
+    if (s->offset_group && !og) return lrq_err_set("lq view: per-group offsets missing");
+    if (s->cb && (!codebook || (cb_rows != 1 && cb_rows != nrow))) return lrq_err_set("lq view: bad codebook");
+    qp->layout = LRQ_PARAMS_PLANES;
+    qp->group = group;
+    qp->n_sets = 1;
+    qp->scale = scale;
+    qp->codebook = s->cb ? codebook : NULL;
+    qp->cb_rows = s->cb ? (int32_t)cb_rows : 0;
+    const float half = (float)(1 << (s->bits - 1));
+    if (!s->asym && !s->offset_group) {
+        qp->offset = s->offset - half;
+        return 0;
+    }
+    if (!zero_buf) return lrq_err_set("lq view: no buffer for the zero plane");
+    const int64_t N = nrow * ng;
+    for (int64_t i = 0; i < N; i++)
+        zero_buf[i] = (s->asym ? z[i] : half) - (og ? 0.25f * (float)og[i] : 0.0f);
+    qp->zero = zero_buf;
+    qp->offset = s->offset_group ? 0.0f : s->offset;
+    return 0;
+}
+
+int lrq_lq_key(const char *name, char *buf, size_t cap) {
+    int n = snprintf(buf, cap, "lrq.lq.%s", name);
+    if (n < 0 || (size_t)n >= cap) return lrq_err_set("lq: tensor name '%s' too long for its spec key", name);
+    return 0;
+}
+
+static const char *const part_suffix[LRQ_LQ_N_PARTS] = {
+    [LRQ_LQ_CODES] = "", [LRQ_LQ_S] = ".lq_s", [LRQ_LQ_SQ] = ".lq_sq", [LRQ_LQ_SD] = ".lq_sd",
+    [LRQ_LQ_Z] = ".lq_z", [LRQ_LQ_ZQ] = ".lq_zq", [LRQ_LQ_OG] = ".lq_og", [LRQ_LQ_CB] = ".lq_cb",
+};
+
+int lrq_lq_companion(const char *name, size_t *base_len) {
+    const char *dot = strrchr(name, '.');
+    if (!dot || dot == name) return -1;
+    for (int k = 1; k < LRQ_LQ_N_PARTS; k++)
+        if (strcmp(dot, part_suffix[k]) == 0) {
+            *base_len = (size_t)(dot - name);
+            return k;
+        }
+    return -1;
+}
+
+static void part_set(lrq_lq_part *p, int kind, int type, int64_t ne0, int64_t ne1, uint64_t nbytes) {
+    memset(p, 0, sizeof *p);
+    p->kind = kind;
+    p->suffix = part_suffix[kind];
+    p->type = type;
+    p->n_dims = ne1 ? 2 : 1;
+    p->ne[0] = ne0;
+    p->ne[1] = ne1 ? ne1 : 1;
+    p->ne[2] = p->ne[3] = 1;
+    p->nbytes = nbytes;
+}
+
+int lrq_lq_layout(const lrq_lq_spec *s, uint32_t n_dims, const int64_t *ne, lrq_lq_part *parts) {
+    if (n_dims < 2 || n_dims > 4) return lrq_err_set("lq: %u dimensions (must be 2..4)", n_dims);
+    int64_t rows = 1;
+    for (uint32_t d = 1; d < n_dims; d++) {
+        if (ne[d] < 1 || rows > INT64_MAX / ne[d]) return lrq_err_set("lq: bad dimension %lld", (long long)ne[d]);
+        rows *= ne[d];
+    }
+    int32_t group = 1;
+    uint64_t total;
+    if (lrq_lq_bytes(s, ne[0], rows, &total) || lrq_lq_spec_group(s, ne[0], &group)) return -1;
+    const uint64_t ng = (uint64_t)(ne[0] / group), N = ng * (uint64_t)rows; /* no overflow: lrq_lq_bytes checked */
+    int n = 0;
+    lrq_lq_part *p = &parts[n++];
+    memset(p, 0, sizeof *p);
+    p->kind = LRQ_LQ_CODES;
+    p->suffix = part_suffix[LRQ_LQ_CODES];
+    p->type = lrq_type_lq(s->bits);
+    p->n_dims = n_dims;
+    for (int d = 0; d < 4; d++) p->ne[d] = d < (int)n_dims ? ne[d] : 1;
+    p->nbytes = (uint64_t)rows * (uint64_t)(ne[0] / 8) * (uint64_t)s->bits;
+    const int ptype = s->pstore == LRQ_LQ_P_BF16 ? LRQ_TYPE_BF16 : LRQ_TYPE_F16;
+    if (s->pstore == LRQ_LQ_P_Q) {
+        const uint64_t sc = (N * (uint64_t)s->pbits + 7) / 8, ns = (N + (uint64_t)s->psuper - 1) / (uint64_t)s->psuper;
+        part_set(&parts[n++], LRQ_LQ_SQ, LRQ_TYPE_I8, (int64_t)sc, 0, sc);
+        part_set(&parts[n++], LRQ_LQ_SD, LRQ_TYPE_F16, (int64_t)ns, 0, 2 * ns);
+        if (s->asym) {
+            const uint64_t zc = (N * (uint64_t)s->bits + 7) / 8;
+            part_set(&parts[n++], LRQ_LQ_ZQ, LRQ_TYPE_I8, (int64_t)zc, 0, zc);
+        }
+    } else {
+        part_set(&parts[n++], LRQ_LQ_S, ptype, (int64_t)ng, rows, 2 * N);
+        if (s->asym) part_set(&parts[n++], LRQ_LQ_Z, ptype, (int64_t)ng, rows, 2 * N);
+    }
+    if (s->offset_group) part_set(&parts[n++], LRQ_LQ_OG, LRQ_TYPE_I8, (int64_t)((2 * N + 7) / 8), 0, (2 * N + 7) / 8);
+    if (s->cb) {
+        const int64_t cr = s->cb == LRQ_LQ_CB_ROW ? rows : 1;
+        part_set(&parts[n++], LRQ_LQ_CB, LRQ_TYPE_F32, (int64_t)1 << s->bits, cr,
+                 4ull * (1ull << s->bits) * (uint64_t)cr);
+    }
+    uint64_t sum = 0;
+    for (int i = 0; i < n; i++) sum += parts[i].nbytes;
+    if (sum != total) return lrq_err_set("lq: layout of %llu bytes, lrq_lq_bytes %llu", (unsigned long long)sum,
+                                         (unsigned long long)total);
+    return n;
+}
+
+void lrq_lq_pack_bits(const uint8_t *v, uint64_t n, int bits, uint8_t *out) {
+    memset(out, 0, (size_t)((n * (uint64_t)bits + 7) / 8));
+    for (uint64_t i = 0; i < n; i++) {
+        const uint64_t p = i * (uint64_t)bits;
+        const unsigned sh = (unsigned)(p & 7), c = v[i] & ((1u << bits) - 1u);
+        out[p >> 3] |= (uint8_t)(c << sh);
+        if (sh + (unsigned)bits > 8) out[(p >> 3) + 1] |= (uint8_t)(c >> (8 - sh));
+    }
+}
+
+void lrq_lq_unpack_bits(const uint8_t *in, uint64_t n, int bits, uint8_t *v) {
+    for (uint64_t i = 0; i < n; i++) {
+        const uint64_t p = i * (uint64_t)bits;
+        const unsigned sh = (unsigned)(p & 7);
+        unsigned c = (unsigned)in[p >> 3] >> sh;
+        if (sh + (unsigned)bits > 8) c |= (unsigned)in[(p >> 3) + 1] << (8 - sh);
+        v[i] = (uint8_t)(c & ((1u << bits) - 1u));
+    }
 }

@@ -41,6 +41,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "fmt/tensor.h"
+
 enum lrq_lq_pstore { LRQ_LQ_P_F16 = 0, LRQ_LQ_P_BF16 = 1, LRQ_LQ_P_Q = 2 };
 enum lrq_lq_round { LRQ_LQ_ROUND_NEAREST = 0, LRQ_LQ_ROUND_STOCH = 1, LRQ_LQ_ROUND_NOISE = 2 };
 enum lrq_lq_clip { LRQ_LQ_CLIP_FIXED = 0, LRQ_LQ_CLIP_SEARCH = 1 };
@@ -91,5 +93,65 @@ int lrq_lq_spec_group(const lrq_lq_spec *s, int64_t ne0, int32_t *group);
  * alignment padding and the tensor-info headers. Returns 0 or -1 with an
  * error (bad spec or shape, overflow). */
 int lrq_lq_bytes(const lrq_lq_spec *s, int64_t ne0, int64_t ne1, uint64_t *bytes);
+
+/* The kernel view (fmt/tensor.h) of decoded parameters: sets qp->layout,
+ * group, n_sets = 1, set = 0, scale = `scale`, codebook/cb_rows, and folds
+ * z and the offsets into qp->zero / qp->offset so that the planes kernels'
+ * s * (v - (zero - offset)) is the dequantization above:
+ *   symmetric, tensor offset o:  zero = NULL, offset = o - 2^(b-1)
+ *   asymmetric, tensor offset o: zero = z, offset = o
+ *   per-group offsets:           zero = z - og / 4 (z = 2^(b-1) when
+ *                                symmetric), offset = 0
+ * zero_buf [nrow][ng] receives the zero plane when one is needed (asym or
+ * og; it may be NULL otherwise); z: [nrow][ng] or NULL (symmetric); og:
+ * [nrow][ng] codes or NULL. Returns 0, or -1 with an error when a needed
+ * input is missing. */
+int lrq_lq_view(const lrq_lq_spec *s, int32_t group, int64_t nrow, int32_t ng, const float *scale, const float *z,
+                const uint8_t *og, const float *codebook, int64_t cb_rows, float *zero_buf, lrq_qparams *qp);
+
+/* The GGUF tensors of one lq matrix (docs/formats.md), in file order:
+ * the codes under the weight's own name, then the companions
+ * "<name><suffix>". */
+enum lrq_lq_part_kind {
+    LRQ_LQ_CODES = 0, /* ""        lq<b>  ne as the weight: [ne0][rows] packed b-bit codes (fmt/planes.h) */
+    LRQ_LQ_S,         /* ".lq_s"   F16 or BF16 [ng][rows]: scales (p16 / pb16) */
+    LRQ_LQ_SQ,        /* ".lq_sq"  I8 [bytes]: K-bit scale codes, one bit stream in group order (pq) */
+    LRQ_LQ_SD,        /* ".lq_sd"  F16 [n_super]: super-block steps (pq) */
+    LRQ_LQ_Z,         /* ".lq_z"   F16 or BF16 [ng][rows]: integer zero points (asym, p16 / pb16) */
+    LRQ_LQ_ZQ,        /* ".lq_zq"  I8 [bytes]: b-bit zero points, one bit stream in group order (asym, pq) */
+    LRQ_LQ_OG,        /* ".lq_og"  I8 [bytes]: 2-bit offset codes o = code / 4, one bit stream (og) */
+    LRQ_LQ_CB,        /* ".lq_cb"  F32 [2^b][1 or rows]: codebook centres (kt / kr) */
+    LRQ_LQ_N_PARTS
+};
+
+typedef struct lrq_lq_part {
+    int kind;            /* enum lrq_lq_part_kind */
+    const char *suffix;  /* "" for the codes */
+    int type;            /* GGUF tensor type (lrq_type id) */
+    uint32_t n_dims;
+    int64_t ne[4];
+    uint64_t nbytes;
+} lrq_lq_part;
+
+/* The name of the string key holding a tensor's canonical spec:
+ * "lrq.lq.<name>" into buf (cap bytes). Returns 0 or -1 with an error. */
+int lrq_lq_key(const char *name, char *buf, size_t cap);
+
+/* The suffix of a companion tensor name ("blk.0.attn_q.weight.lq_s" ->
+ * kind LRQ_LQ_S, *base_len = length of "blk.0.attn_q.weight"), or -1 if the
+ * name is not a companion's. */
+int lrq_lq_companion(const char *name, size_t *base_len);
+
+/* The tensors of a matrix quantized with spec s, of shape ne (n_dims 2..4;
+ * rows = ne[1] * ne[2] * ne[3]), in file order, into parts. Returns their
+ * number (1..LRQ_LQ_N_PARTS), or -1 with an error (bad spec or shape,
+ * overflow). The sum of their nbytes is lrq_lq_bytes. */
+int lrq_lq_layout(const lrq_lq_spec *s, uint32_t n_dims, const int64_t *ne, lrq_lq_part *parts);
+
+/* n codes of `bits` bits (1..8; one per byte in v, each < 2^bits) into one
+ * little-endian bit stream out (ceil(n * bits / 8) bytes, padding zero):
+ * code i in bits [i * bits, i * bits + bits). unpack is the inverse. */
+void lrq_lq_pack_bits(const uint8_t *v, uint64_t n, int bits, uint8_t *out);
+void lrq_lq_unpack_bits(const uint8_t *in, uint64_t n, int bits, uint8_t *v);
 
 #endif

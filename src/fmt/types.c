@@ -73,7 +73,7 @@ static lrq_type_traits traits[LRQ_TYPE_COUNT] = {
 
 /* The lq rows (docs/formats.md): code arrays of planes tensors. No
  * to_float or kernels here: the parameters are not in the codes, so the
- * weights loader attaches them (fmt/lq_gguf.c) and nn/linear.c computes with
+ * weights loader attaches them (model/weights_lq.c) and nn/linear.c computes with
  * kern/planes.h. Activations stay F32 (the planes kernels take F32 x). */
 #define T_LQ(nm, b) { .name = nm, .blck_size = 8, .type_size = b, .vec_dot_type = LRQ_TYPE_F32, \
                       .param_layout = LRQ_PARAMS_PLANES }

@@ -132,7 +132,7 @@ const char *lrq_type_name(int type);
 
 /* 1 if lrq can dequantize and matmul this type (after lrq_types_init). The
  * lq types count as supported: a loaded lq tensor carries its parameter
- * planes (fmt/lq_gguf.h) and nn/linear.c computes it with kern/planes.h. */
+ * planes (model/weights_lq.c) and nn/linear.c computes it with kern/planes.h. */
 int lrq_type_supported(int type);
 
 /* Bytes of a row of n values; -1 in *ok if n is not a multiple of the block

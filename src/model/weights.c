@@ -7,6 +7,7 @@
 #include "io/gguf.h"
 #include "tok/vocab.h"
 #include "fmt/types.h"
+#include "fmt/lq_spec.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -174,8 +175,11 @@ int lrq_weights_load_gguf(lrq_weights **out, const char *path) {
 
     for (int64_t i = 0; i < lrq_gguf_n_tensors(g); i++) {
         const lrq_gguf_tensor *t = lrq_gguf_tensor_at(g, i);
+        size_t base_len;
+        if (lrq_lq_companion(t->name, &base_len) >= 0) continue; /* parameters of an lq tensor: decoded below */
         if (lrq_weights_add(w, t->name, t->type, (int)t->n_dims, t->ne, t->data, t->nbytes)) goto fail;
     }
+    if (lrq_weights_lq_attach(w, g)) goto fail;
     const lrq_tensor *emb = lrq_weights_find(w, "token_embd.weight");
     if (!emb) { lrq_err_set("%s: missing tensor 'token_embd.weight'", path); goto fail; }
     if (emb->ne[1] <= 0 || emb->ne[1] > (1 << 24)) { lrq_err_set("%s: token_embd.weight: bad vocab size", path); goto fail; }

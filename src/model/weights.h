@@ -87,6 +87,14 @@ void lrq_weights_free(lrq_weights *w);
 int lrq_gguf_arch_int(const struct lrq_gguf *g, const char *arch, const char *suffix, int required, int64_t dflt,
                       int64_t lo, int64_t hi, int32_t *out);
 
+/* The lq tensors of a GGUF (weights_lq.c): for every tensor of an lq type,
+ * its spec key and companions "<name>.lq_*" are checked and decoded into
+ * float planes owned by w (w->priv), and its qp view set. Companions must
+ * not be in w's tensor list (the GGUF loader skips them); one that belongs
+ * to no lq tensor is an error. Returns 0, or -1 with an error naming the
+ * file and the tensor. */
+int lrq_weights_lq_attach(lrq_weights *w, const struct lrq_gguf *g);
+
 /* Tensor by name, or NULL (a hash lookup: O(1) expected). */
 const lrq_tensor *lrq_weights_find(const lrq_weights *w, const char *name);
 

@@ -4,6 +4,7 @@
 #include "core/core.h"
 #include "fmt/types.h"
 #include "kern/gemm.h"
+#include "kern/planes.h"
 
 #include <math.h>
 #include <stdatomic.h>
@@ -25,6 +26,9 @@ typedef struct {
     /* dequantizing path (non-default activation policies): */
     lrq_to_float_fn to_float;
     float *wrow;          /* [nth][K] scratch */
+    /* planes weights (lq formats): codes + parameter view, F32 activations */
+    const lrq_planes_kernels *planes;
+    int planes_bits;
 } mm_task;
 
 #define MM_ROWS 64 /* weight rows kept hot (L2) while all tokens stream past: 64 beat 16 by 1-15% (12 of 12 paired
@@ -91,8 +95,32 @@ static void mm_group_worker(void *arg, int ith, int nth) {
     }
 }
 
+/* Planes weights: rows [lo, hi) of every token through the planes kernels
+ * (kern/planes.h), MM_ROWS rows at a time so they stay hot while the
+ * tokens pass. Each output is one dot in a fixed order: thread-count
+ * independent. */
+static void mm_planes(const mm_task *t, long lo, long hi) {
+    for (long r0 = lo; r0 < hi; r0 += MM_ROWS) {
+        const long r1 = r0 + MM_ROWS < hi ? r0 + MM_ROWS : hi;
+        for (int b = 0; b < t->B; b++) {
+            const float *x = (const float *)((const uint8_t *)t->act + (size_t)b * t->act_stride);
+            float *o = t->out + (int64_t)b * t->out_stride;
+            int rc = lrq_planes_matvec(t->planes, t->planes_bits, t->K, t->N, t->W->data, &t->W->qp, x, r0, r1, o);
+            LRQ_ASSERT(rc == 0); /* the view was checked when the weights were loaded */
+            if (t->bias)
+                for (long r = r0; r < r1; r++) o[r] += t->bias[r];
+        }
+    }
+}
+
 static void mm_worker(void *arg, int ith, int nth) {
     mm_task *t = arg;
+    if (t->planes) {
+        long lo, hi;
+        lrq_split((long)t->N, ith, nth, &lo, &hi);
+        mm_planes(t, lo, hi);
+        return;
+    }
     if (t->gemm) {
         mm_worker_tiled(t);
         return;
@@ -188,6 +216,18 @@ static void prepare_act(lrq_nn *nn, mm_task *t, const lrq_linear *L, const float
                         float **policy_buf) {
     const lrq_type_traits *tt = lrq_type_get(L->w->type);
     const int64_t K = t->K;
+    if (t->planes) { /* the planes kernels take F32 inputs, rounded first by a non-default policy */
+        t->act = x;
+        if (L->act == LRQ_ACT_F16 || L->act == LRQ_ACT_Q8_TOKEN || L->act == LRQ_ACT_INT) {
+            if (!*policy_buf) {
+                *policy_buf = lrq_arena_floats(&nn->arena, (size_t)B * (size_t)K);
+                policy_round(nn, L, x, K, B, *policy_buf);
+            }
+            t->act = *policy_buf;
+        }
+        t->act_stride = (size_t)K * sizeof(float);
+        return;
+    }
     if (L->act != LRQ_ACT_PARTNER) {
         /* dequantizing path: weights to F32 per row, F32 dot (ggml_vec_dot_f32 order) */
         const lrq_type_traits *f32 = lrq_type_get(LRQ_TYPE_F32);
@@ -238,7 +278,11 @@ static void linear_prepare(lrq_nn *nn, const lrq_linear *L, const float *x, floa
                     .dot = tt->vec_dot };
     atomic_init(&t->next, 0);
     LRQ_ASSERT(lrq_row_size(W->type, K, &t->row_bytes) == 0);
-    if (L->act == LRQ_ACT_PARTNER) {
+    if (W->qp.layout == LRQ_PARAMS_PLANES) {
+        t->planes = lrq_planes_get();
+        t->planes_bits = lrq_type_lq_bits(W->type);
+        t->dot = NULL;
+    } else if (L->act == LRQ_ACT_PARTNER) {
         if (W->type == LRQ_TYPE_F16 || W->type == LRQ_TYPE_BF16) {
             /* F16/BF16 activations are rounded again after this matmul: reproduce llama.cpp's order
              * exactly. In the gemm order every output is one independent chain, which the exact-order

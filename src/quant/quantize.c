@@ -36,6 +36,7 @@
 #include "quant/meta.h"
 #include "quant/preset.h"
 #include "quant/recipe.h"
+#include "quant/lq_store.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -80,6 +81,7 @@ typedef struct qt {
     int perm_heads;           /* > 0: rows reordered from rotate-half to interleaved RoPE pairs, per head */
     int convert;              /* 1: converted through F32 (else the bytes are copied) */
     const lrq_imatrix_entry *imat; /* its importance-matrix entry, or NULL (none, or ignored) */
+    lrq_lq_spec lq;           /* type is an lq type: its spec (written by quant/lq_store.c) */
 } qt;
 
 typedef struct job {
@@ -98,6 +100,10 @@ typedef struct job {
     const lrq_imatrix *im;    /* --imatrix, or NULL */
     float *qw;                /* [ne2][ne0] importance weights of the tensor being written */
     size_t qw_cap;            /* floats allocated in qw */
+    const lrq_lq_spec *base_lq; /* TYPE "lq:SPEC": every quantizable matrix but token_embd gets it */
+    lrq_lq_store *lq_store;
+    struct lq_src *lq_src;      /* [n]: the source of each lq tensor */
+    int *widx;                  /* writer tensor index -> index into t (lq companions make them differ) */
 } job;
 
 static int cmp_order(const void *a, const void *b) {
@@ -139,7 +145,14 @@ static int plan(job *jb, const lrq_model *m, const lrq_preset *preset, lrq_recip
         lrq_recipe_rule *u = lrq_recipe_match(rc, s->name);
         int type;
         if (quantizable) {
-            type = lrq_preset_tensor_type(&st, preset, s->name, t->ne0, !pure, u ? u->type : -1, &t->fell_back);
+            int forced = u ? u->type : -1;
+            if (!u && jb->base_lq && strcmp(s->name, "token_embd.weight")) forced = lrq_type_lq(jb->base_lq->bits);
+            if (forced >= 0 && lrq_type_lq_bits(forced)) {
+                type = forced; /* no preset mix nor fallback: the spec's group either fits or is refused below */
+                t->lq = u ? u->lq : *jb->base_lq;
+            } else {
+                type = lrq_preset_tensor_type(&st, preset, s->name, t->ne0, !pure, forced, &t->fell_back);
+            }
             if (type < 0) return lrq_err_prefix("%s", path);
             t->rule = u;
         } else if (u && lrq_tensor_is_norm_or_router(s->name)) {
@@ -167,6 +180,24 @@ static int plan(job *jb, const lrq_model *m, const lrq_preset *preset, lrq_recip
             type = LRQ_TYPE_F32; /* as llama.cpp's converter writes norms, biases and the router */
         }
         if (t->rule) ((lrq_recipe_rule *)t->rule)->used++;
+        if (lrq_type_lq_bits(type)) {
+            uint64_t lb;
+            int32_t g;
+            if (t->rule && !quantizable) t->lq = t->rule->lq;
+            if (s->n_dims != 2 || !quantizable)
+                return lrq_err_set("%s: tensor '%s': lq types are for matrices (not norms, biases or expert stacks)",
+                                   path, s->name);
+            if (!strcmp(s->name, "token_embd.weight"))
+                return lrq_err_set("%s: tensor 'token_embd.weight': lq types cannot hold embeddings (rows are "
+                                   "looked up, not multiplied)", path);
+            if (lrq_lq_spec_group(&t->lq, t->ne0, &g) || lrq_lq_bytes(&t->lq, t->ne0, t->nrow, &lb) ||
+                lb > SIZE_MAX)
+                return lrq_err_prefix("%s: tensor '%s'", path, s->name);
+            t->type = type;
+            t->convert = 1;
+            t->out_bytes = (size_t)lb; /* codes and companions */
+            continue;
+        }
         t->type = type;
         t->convert = type != s->type || t->perm_heads > 0;
         size_t rs;
@@ -202,6 +233,7 @@ static int check_plan(job *jb, const char *path, int allow_requantize, const cha
         if (!st || !st->to_float)
             return lrq_err_set("%s: tensor '%s': lrq cannot read type %s as F32", path, s->name,
                                lrq_type_name(s->type));
+        if (lrq_type_lq_bits(t->type)) continue; /* quant/lq_quant.c takes any F32 matrix */
         if (is_block(s->type) && t->type != s->type && !allow_requantize)
             return lrq_err_set("%s: tensor '%s' is %s already: re-quantizing to %s loses more than quantizing the "
                                "original weights once (--allow-requantize to do it anyway)", path, s->name,
@@ -323,6 +355,56 @@ static void slab_run(void *arg, int ith, int nth) {
     }
 }
 
+/* ---------- lq tensors (quant/lq_store.c writes them) ---------- */
+
+typedef struct lq_src {
+    job *jb;
+    const qt *t;
+    int index;
+    double t0;
+} lq_src;
+
+/* The whole source matrix as F32 (lq quantizes a tensor at once). */
+static int lq_rows(void *ud, float *x) {
+    lq_src *ls = ud;
+    const qt *t = ls->t;
+    const lrq_type_traits *ts = lrq_type_get(t->src->type);
+    size_t rs;
+    if (lrq_row_size(t->src->type, t->ne0, &rs)) return lrq_err_set("bad row size");
+    ls->t0 = now_s();
+    for (int64_t r = 0; r < t->nrow; r++)
+        ts->to_float((const uint8_t *)t->src->data + (size_t)src_row(t, r) * rs, x + (size_t)r * (size_t)t->ne0,
+                     t->ne0);
+    return 0;
+}
+
+static void lq_done(void *ud, const lrq_lq_qt *q, const float *x) {
+    lq_src *ls = ud;
+    const qt *t = ls->t;
+    const lrq_quantize_params *p = ls->jb->p;
+    double e2 = 0, w2 = 0;
+    float *d = ls->jb->scratch;
+    for (int64_t r = 0; r < q->nrow; r++) {
+        lrq_lq_dequant_row(q, r, d);
+        const float *xr = x + (size_t)r * (size_t)q->ne0;
+        for (int64_t j = 0; j < q->ne0; j++) {
+            const double e = (double)d[j] - (double)xr[j];
+            e2 += e * e;
+            w2 += (double)xr[j] * (double)xr[j];
+        }
+    }
+    const uint64_t nel = (uint64_t)t->nrow * (uint64_t)t->ne0;
+    lrq_quant_tensor rep = { .name = t->src->name, .n_dims = t->src->n_dims, .src_type = t->src->type,
+                             .type = t->type, .bytes = t->out_bytes, .quantized = 1,
+                             .rule = t->rule ? t->rule->where : NULL,
+                             .rmse = nel ? sqrt(e2 / (double)nel) : 0, .rel_err = w2 > 0 ? sqrt(e2 / w2) : 0,
+                             .bpw = nel ? (double)t->out_bytes * 8.0 / (double)nel : 0 };
+    memcpy(rep.ne, t->src->ne, sizeof rep.ne);
+    if (p->progress) p->progress(p->ud, ls->index, ls->jb->n, t->nrow, t->nrow);
+    rep.seconds = now_s() - ls->t0;
+    if (p->tensor_done) p->tensor_done(p->ud, ls->index, ls->jb->n, &rep);
+}
+
 /* Drop the pages of [p, p + n) from this process's mapping (they stay in
  * the page cache). Only for read-only file mappings: there it is harmless. */
 static void drop_pages(const job *jb, const void *p, size_t n) {
@@ -333,8 +415,9 @@ static void drop_pages(const job *jb, const void *p, size_t n) {
     if (e > a) (void)madvise((void *)a, e - a, MADV_DONTNEED);
 }
 
-static int fill(void *ud, size_t index, lrq_gguf_sink *sink) {
+static int fill(void *ud, size_t windex, lrq_gguf_sink *sink) {
     job *jb = ud;
+    const size_t index = (size_t)jb->widx[windex];
     const qt *t = &jb->t[index];
     const lrq_tensor *s = t->src;
     const lrq_quantize_params *p = jb->p;
@@ -482,6 +565,12 @@ int lrq_quantize(const lrq_quantize_params *p, lrq_quantize_result *r) {
         lrq_err_set("no type: give TYPE or a recipe with a 'base' line");
         goto done;
     }
+    lrq_lq_spec base_lq;
+    if (!strncmp(tname, "lq:", 3)) {
+        if (lrq_lq_spec_parse(tname + 3, &base_lq)) goto done;
+        jb.base_lq = &base_lq;
+        tname = "F16"; /* what is not lq (token_embd) is written as by the F16 preset */
+    }
     const lrq_preset *preset = lrq_preset_find(tname);
     if (!preset) {
         lrq_err_set("unknown type or preset '%s' (see lrq quantize --help for the list)", tname);
@@ -532,7 +621,9 @@ int lrq_quantize(const lrq_quantize_params *p, lrq_quantize_result *r) {
             logw(p, "rule '%s' (%s) decided no tensor's type%s", rc.rules[i].pattern, rc.rules[i].where, "");
 
     res.n_tensors = jb.n;
-    res.file_type = preset->ftype;
+    /* no llama ftype describes lq: llama.cpp's LLAMA_FTYPE_GUESSED (1024) */
+    const int64_t ftype = jb.base_lq ? 1024 : preset->ftype;
+    res.file_type = (int)ftype;
     for (int i = 0; i < jb.n; i++) {
         const qt *t = &jb.t[i];
         uint64_t nel = (uint64_t)t->nrow * (uint64_t)t->ne0;
@@ -586,16 +677,31 @@ int lrq_quantize(const lrq_quantize_params *p, lrq_quantize_result *r) {
         !(jb.e2 = lrq_malloc((size_t)max_rows * sizeof(double) + 1)) ||
         !(jb.w2 = lrq_malloc((size_t)max_rows * sizeof(double) + 1)) ||
         !(jb.scratch = lrq_malloc((size_t)p->n_threads * (size_t)max_ne0 * sizeof(float))) ||
-        !(jb.pool = lrq_pool_new(p->n_threads)))
+        !(jb.pool = lrq_pool_new(p->n_threads)) || !(jb.lq_store = lrq_lq_store_new(jb.pool)) ||
+        !(jb.lq_src = lrq_calloc((size_t)jb.n + 1, sizeof *jb.lq_src)))
         goto done;
 
     if (!(w = lrq_gguf_writer_new())) goto done;
-    if (wt->gguf ? copy_metadata(w, wt->gguf, preset->ftype)
-                 : lrq_quant_meta_from_model(w, m, base_name(p->in), preset->ftype))
+    if (wt->gguf ? copy_metadata(w, wt->gguf, ftype)
+                 : lrq_quant_meta_from_model(w, m, base_name(p->in), ftype))
         goto done;
     if (im && imatrix_metadata(w, im, p->imatrix)) goto done;
-    for (int i = 0; i < jb.n; i++) {
+    /* the writer's tensor index counts the lq companions too: fill looks tensors up by that index */
+    if (!(jb.widx = lrq_calloc((size_t)jb.n * LRQ_LQ_N_PARTS + 1, sizeof *jb.widx))) goto done;
+    for (int i = 0, wi = 0; i < jb.n; i++) {
         const lrq_tensor *s = jb.t[i].src;
+        if (lrq_type_lq_bits(jb.t[i].type)) {
+            lq_src *ls = &jb.lq_src[i];
+            *ls = (lq_src){ .jb = &jb, .t = &jb.t[i], .index = i };
+            lrq_lq_part parts[LRQ_LQ_N_PARTS];
+            int np = lrq_lq_layout(&jb.t[i].lq, (uint32_t)s->n_dims, s->ne, parts);
+            if (np < 0 || lrq_lq_store_add(jb.lq_store, w, s->name, &jb.t[i].lq, (uint32_t)s->n_dims, s->ne, NULL,
+                                           lrq_lq_name_seed(s->name), lq_rows, lq_done, ls))
+                goto done;
+            wi += np;
+            continue;
+        }
+        jb.widx[wi++] = i;
         if (lrq_gguf_writer_add_tensor_fill(w, s->name, jb.t[i].type, (uint32_t)s->n_dims, s->ne, fill, &jb))
             goto done;
     }
@@ -607,6 +713,9 @@ int lrq_quantize(const lrq_quantize_params *p, lrq_quantize_result *r) {
     ret = 0;
 done:
     lrq_gguf_writer_free(w);
+    lrq_lq_store_free(jb.lq_store);
+    free(jb.lq_src);
+    free(jb.widx);
     lrq_pool_free(jb.pool);
     free(jb.x);
     free(jb.y);

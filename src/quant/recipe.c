@@ -97,21 +97,41 @@ oom:
 }
 
 static int bad_type(const char *where, const char *name) {
-    return lrq_err_set("%s: unknown tensor type '%s' (a ggml type such as q4_K, q8_0, f16; presets like Q4_K_M "
-                       "are only for 'base')", where, name);
+    return lrq_err_set("%s: unknown tensor type '%s' (a ggml type such as q4_K, q8_0, f16, or lq:SPEC; presets like "
+                       "Q4_K_M are only for 'base')", where, name);
+}
+
+int lrq_recipe_type_lq(const char *name, lrq_lq_spec *lq) {
+    if (name && !strncmp(name, "lq:", 3)) {
+        if (lrq_lq_spec_parse(name + 3, lq)) return -1;
+        return lrq_type_lq(lq->bits);
+    }
+    return lrq_recipe_type(name);
+}
+
+/* A rule whose type is a ggml type name or lq:SPEC (the spec kept in the rule). */
+static int add_typed_rule(lrq_recipe *r, const char *pattern, const char *tname, const char *where) {
+    lrq_lq_spec lq;
+    memset(&lq, 0, sizeof lq);
+    int type = lrq_recipe_type_lq(tname, &lq);
+    if (type < 0) {
+        if (!strncmp(tname, "lq:", 3)) return lrq_err_prefix("%s", where);
+        return bad_type(where, tname);
+    }
+    if (lrq_recipe_add_rule(r, pattern, type, where)) return -1;
+    r->rules[r->n_rules - 1].lq = lq;
+    return 0;
 }
 
 int lrq_recipe_add_rule_arg(lrq_recipe *r, const char *arg, const char *where) {
     const char *eq = strrchr(arg, '=');
     if (!eq || eq == arg || !eq[1]) return lrq_err_set("%s: '%s' is not PATTERN=TYPE", where, arg);
-    int type = lrq_recipe_type(eq + 1);
-    if (type < 0) return bad_type(where, eq + 1);
     size_t n = (size_t)(eq - arg);
     char *pat = lrq_malloc(n + 1);
     if (!pat) return -1;
     memcpy(pat, arg, n);
     pat[n] = 0;
-    int rc = lrq_recipe_add_rule(r, pat, type, where);
+    int rc = add_typed_rule(r, pat, eq + 1, where);
     free(pat);
     return rc;
 }
@@ -181,11 +201,9 @@ int lrq_recipe_parse(lrq_recipe *r, const char *text, size_t len, const char *pa
         } else if (!strcmp(w[0], "quantize-norms")) {
             rc = parse_bool_opt(&r->quantize_norms, w, nw, where);
         } else if (nw == 3 && !strcmp(w[1], "=")) {
-            int t = lrq_recipe_type(w[2]);
-            rc = t < 0 ? bad_type(where, w[2]) : lrq_recipe_add_rule(r, w[0], t, where);
+            rc = add_typed_rule(r, w[0], w[2], where);
         } else if (nw == 2) {
-            int t = lrq_recipe_type(w[1]);
-            rc = t < 0 ? bad_type(where, w[1]) : lrq_recipe_add_rule(r, w[0], t, where);
+            rc = add_typed_rule(r, w[0], w[1], where);
         } else if (nw == 1 && strchr(w[0], '=')) {
             rc = lrq_recipe_add_rule_arg(r, w[0], where);
         } else {

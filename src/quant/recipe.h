@@ -12,11 +12,14 @@
 
 #include <stddef.h>
 
+#include "fmt/lq_spec.h"
+
 typedef struct lrq_recipe_rule {
     char *pattern;      /* as written (owned) */
     int is_regex;
     void *re;           /* compiled regex_t when is_regex (owned) */
-    int type;           /* ggml type id */
+    int type;           /* ggml type id, or an lq type id (lrq_type_lq) */
+    lrq_lq_spec lq;     /* the lq spec when `type` is an lq type ("lq:SPEC" in the recipe) */
     char *where;        /* "FILE:LINE" or "--tensor-type" (owned), for messages */
     int used;           /* tensors it decided */
 } lrq_recipe_rule;
@@ -51,5 +54,10 @@ lrq_recipe_rule *lrq_recipe_match(const lrq_recipe *r, const char *name);
 /* A rule's type from its name: a ggml type name (case-insensitive, e.g.
  * q4_K, Q8_0, f16), -1 if unknown. Preset names like Q4_K_M are not types. */
 int lrq_recipe_type(const char *name);
+
+/* A rule's type from its name: a ggml type name as lrq_recipe_type, or
+ * "lq:SPEC" (fmt/lq_spec.h), whose spec goes to *lq and whose lq type id is
+ * returned. -1 if unknown (with an error naming the spec for a bad lq one). */
+int lrq_recipe_type_lq(const char *name, lrq_lq_spec *lq);
 
 #endif
