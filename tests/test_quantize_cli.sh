@@ -44,9 +44,11 @@ for t in Q2_K Q4_K_M IQ3_XXS IQ2_XS IQ2_XXS; do
      cmp -s "$T/o.gguf" "$g"; then ok
   else bad "stories260K $t --imatrix differs from $g: $(tail -1 "$T/err")"; fi
 done
-made_links=
+made_links= made_dirs=
 for md in ts-qwen3-5M:qwen3 ts-dsmoe-11M:dsmoe; do
   m=${md%%:*}; d=/tmp/zoo/golden-${md##*:}; im=$d/imatrix-$m.gguf; src=$SHARED/golden/zoo/$m/imatrix-$m.gguf
+  [ -d /tmp/zoo ] || made_dirs="/tmp/zoo"
+  [ -d "$d" ] || made_dirs="$d $made_dirs"
   if [ ! -e "$im" ] && mkdir -p "$d" 2>/dev/null && ln -s "$src" "$im" 2>/dev/null; then made_links="$made_links $im"; fi
   if ! cmp -s "$im" "$src"; then echo "note: $im is not the golden imatrix: $m --imatrix case skipped"; continue; fi
   g=$SHARED/golden/zoo/$m/$m-Q2_K-imat.gguf
@@ -55,6 +57,7 @@ for md in ts-qwen3-5M:qwen3 ts-dsmoe-11M:dsmoe; do
   else bad "$m Q2_K --imatrix differs from $g: $(tail -1 "$T/err")"; fi
 done
 [ -n "$made_links" ] && rm -f $made_links
+for d in $made_dirs; do rmdir "$d" 2>/dev/null; done
 # IQ4_XS (no golden file: the bytes are compared with llama.cpp's quantizer in tests/test_quantize.c)
 if "$LRQ" quantize "$QW" "$T/o.gguf" IQ4_XS -t 2 >"$T/out2" 2>"$T/err" && grep -q '^blk.0.attn_q.weight .*f32->iq4_xs' "$T/out2"
 then ok; else bad "IQ4_XS: $(tail -1 "$T/err")"; fi
