@@ -24,13 +24,6 @@
 #pragma STDC FP_CONTRACT OFF
 #endif
 
-/* Round to nearest, ties to even, for |v| < 2^22: adding 1.5*2^23 puts the
- * integer part in the low mantissa bits (llama.cpp's nearest_int). Plain bit
- * arithmetic, so NaN/inf give some int without undefined behaviour. */
-static inline int k_round(float v) {
-    const uint32_t u = lrq_f32_to_bits(v + 12582912.0f);
-    return (int)(u & 0x007fffffu) - 0x00400000;
-}
 
 /* Q2_K: value = d*sc*q - dmin*m, q in 0..3, 16 sub-blocks of 16. Element
  * e = 128*h + 32*s + l takes bits 2s..2s+1 of qs[32*h + l]. */
@@ -188,7 +181,7 @@ void lrq_act_q8_K(const float *x, void *vy, int64_t n) {
         }
         const float iscale = -127.0f / max;
         for (int l = 0; l < LRQ_QK_K; l++) {
-            const int v = k_round(iscale * x[l]);
+            const int v = lrq_k_round(iscale * x[l]);
             qs[l] = (int8_t)(v < 127 ? v : 127);
         }
         for (int j = 0; j < 16; j++) {
@@ -209,7 +202,6 @@ void lrq_act_q8_K(const float *x, void *vy, int64_t n) {
 
 #define K_GROUP_EPS 1e-15f /* below this max |x| a group is treated as all zero */
 
-static inline int k_clamp(int v, int lo, int hi) { return v < lo ? lo : v > hi ? hi : v; }
 
 static inline void put_f16(uint8_t *p, float v) {
     const uint16_t h = lrq_f32_to_f16(v);
@@ -238,7 +230,7 @@ float lrq_k_fit_symmetric(int n, int nmax, const float *x, int8_t *L, const floa
     float iscale = (float)(-nmax) / max;
     float sumlx = 0.0f, suml2 = 0.0f;
     for (int i = 0; i < n; i++) {
-        const int l = k_clamp(k_round(iscale * x[i]), -nmax, nmax - 1);
+        const int l = lrq_k_clamp(lrq_k_round(iscale * x[i]), -nmax, nmax - 1);
         L[i] = (int8_t)(l + nmax);
         const float w = qw ? qw[i] : x[i] * x[i];
         sumlx += w * x[i] * (float)l;
@@ -251,13 +243,13 @@ float lrq_k_fit_symmetric(int n, int nmax, const float *x, int8_t *L, const floa
         iscale = -((float)nmax + 0.1f * (float)is) / max;
         sumlx = suml2 = 0.0f;
         for (int i = 0; i < n; i++) {
-            const int l = k_clamp(k_round(iscale * x[i]), -nmax, nmax - 1);
+            const int l = lrq_k_clamp(lrq_k_round(iscale * x[i]), -nmax, nmax - 1);
             const float w = qw ? qw[i] : x[i] * x[i];
             sumlx += w * x[i] * (float)l;
             suml2 += w * (float)l * (float)l;
         }
         if (suml2 > 0.0f && sumlx * sumlx > best * suml2) {
-            for (int i = 0; i < n; i++) L[i] = (int8_t)(nmax + k_clamp(k_round(iscale * x[i]), -nmax, nmax - 1));
+            for (int i = 0; i < n; i++) L[i] = (int8_t)(nmax + lrq_k_clamp(lrq_k_round(iscale * x[i]), -nmax, nmax - 1));
             scale = sumlx / suml2;
             best = scale * sumlx;
         }
@@ -284,7 +276,7 @@ static float fit_q3(int n, int nmax, const float *x, int8_t *L) {
     const float iscale = (float)(-nmax) / max;
     float sumlx = 0.0f, suml2 = 0.0f;
     for (int i = 0; i < n; i++) {
-        const int l = k_clamp(k_round(iscale * x[i]), -nmax, nmax - 1);
+        const int l = lrq_k_clamp(lrq_k_round(iscale * x[i]), -nmax, nmax - 1);
         L[i] = (int8_t)l;
         const float w = x[i] * x[i];
         sumlx += w * x[i] * (float)l;
@@ -297,7 +289,7 @@ static float fit_q3(int n, int nmax, const float *x, int8_t *L) {
             float slx = sumlx - w * x[i] * (float)L[i];
             if (slx > 0.0f) {
                 float sl2 = suml2 - w * (float)L[i] * (float)L[i];
-                const int nl = k_clamp(k_round(x[i] * sl2 / slx), -nmax, nmax - 1);
+                const int nl = lrq_k_clamp(lrq_k_round(x[i] * sl2 / slx), -nmax, nmax - 1);
                 if (nl != L[i]) {
                     slx += w * x[i] * (float)nl;
                     sl2 += w * (float)nl * (float)nl;
@@ -343,7 +335,7 @@ float lrq_k_fit_affine(int n, int nmax, const float *x, const float *weights, ui
     float scale = 1.0f / iscale;
     float best_error = 0.0f;
     for (int i = 0; i < n; i++) {
-        L[i] = (uint8_t)k_clamp(k_round(iscale * (x[i] - min)), 0, nmax);
+        L[i] = (uint8_t)lrq_k_clamp(lrq_k_round(iscale * (x[i] - min)), 0, nmax);
         float diff = scale * (float)L[i] + min - x[i];
         diff = use_mad ? fabsf(diff) : diff * diff;
         best_error += weights[i] * diff;
@@ -352,7 +344,7 @@ float lrq_k_fit_affine(int n, int nmax, const float *x, const float *weights, ui
         iscale = (rmin + rdelta * (float)is + (float)nmax) / (max - min);
         float sum_l = 0.0f, sum_l2 = 0.0f, sum_xl = 0.0f;
         for (int i = 0; i < n; i++) {
-            const int l = k_clamp(k_round(iscale * (x[i] - min)), 0, nmax);
+            const int l = lrq_k_clamp(lrq_k_round(iscale * (x[i] - min)), 0, nmax);
             Laux[i] = (uint8_t)l;
             const float w = weights[i];
             sum_l += w * (float)l;
@@ -410,7 +402,7 @@ void lrq_quant_ref_q2_K(const float *x, void *vy, int64_t n) {
         }
         if (max_scale > 0.0f) {
             const float iscale = 15.0f / max_scale;
-            for (int j = 0; j < 16; j++) sc[j] = (uint8_t)k_round(iscale * scales[j]);
+            for (int j = 0; j < 16; j++) sc[j] = (uint8_t)lrq_k_round(iscale * scales[j]);
             put_f16(y + LRQ_Q2K_D, max_scale / 15.0f);
         } else {
             memset(sc, 0, 16);
@@ -418,7 +410,7 @@ void lrq_quant_ref_q2_K(const float *x, void *vy, int64_t n) {
         }
         if (max_min > 0.0f) {
             const float iscale = 15.0f / max_min;
-            for (int j = 0; j < 16; j++) sc[j] = (uint8_t)(sc[j] | (k_round(iscale * mins[j]) << 4));
+            for (int j = 0; j < 16; j++) sc[j] = (uint8_t)(sc[j] | (lrq_k_round(iscale * mins[j]) << 4));
             put_f16(y + LRQ_Q2K_DMIN, max_min / 15.0f);
         } else {
             put_f16(y + LRQ_Q2K_DMIN, 0.0f);
@@ -429,7 +421,7 @@ void lrq_quant_ref_q2_K(const float *x, void *vy, int64_t n) {
             const float d = dq * (float)(sc[j] & 0xf);
             if (d == 0.0f) continue;
             const float dm = mq * (float)(sc[j] >> 4);
-            for (int i = 0; i < 16; i++) L[16 * j + i] = (uint8_t)k_clamp(k_round((x[16 * j + i] + dm) / d), 0, 3);
+            for (int i = 0; i < 16; i++) L[16 * j + i] = (uint8_t)lrq_k_clamp(lrq_k_round((x[16 * j + i] + dm) / d), 0, 3);
         }
         lrq_k_pack_2bit(L, y + LRQ_Q2K_QS);
     }
@@ -455,7 +447,7 @@ void lrq_quant_ref_q3_K(const float *x, void *vy, int64_t n) {
         if (max_scale != 0.0f) {
             const float iscale = -32.0f / max_scale;
             for (int j = 0; j < 16; j++) {
-                const int l = k_clamp(k_round(iscale * scales[j]), -32, 31) + 32; /* 6 bits */
+                const int l = lrq_k_clamp(lrq_k_round(iscale * scales[j]), -32, 31) + 32; /* 6 bits */
                 if (j < 8) sc[j] = (uint8_t)(l & 0xf);
                 else sc[j - 8] = (uint8_t)(sc[j - 8] | ((l & 0xf) << 4));
                 sc[8 + j % 4] = (uint8_t)(sc[8 + j % 4] | ((l >> 4) << (2 * (j / 4))));
@@ -470,21 +462,9 @@ void lrq_quant_ref_q3_K(const float *x, void *vy, int64_t n) {
         for (int j = 0; j < 16; j++) {
             const float d = dq * (float)s6[j];
             if (d == 0.0f) continue;
-            for (int i = 0; i < 16; i++) L[16 * j + i] = (int8_t)(k_clamp(k_round(x[16 * j + i] / d), -4, 3) + 4);
+            for (int i = 0; i < 16; i++) L[16 * j + i] = (int8_t)(lrq_k_clamp(lrq_k_round(x[16 * j + i] / d), -4, 3) + 4);
         }
-        /* third bit of element e: bit e/32 of hmask[e % 32]; the rest as Q2_K */
-        uint8_t *hm = y + LRQ_Q3K_HMASK;
-        uint8_t low[LRQ_QK_K];
-        memset(hm, 0, 32);
-        for (int e = 0; e < LRQ_QK_K; e++) {
-            int v = L[e];
-            if (v > 3) {
-                hm[e % 32] = (uint8_t)(hm[e % 32] | (1 << (e / 32)));
-                v -= 4;
-            }
-            low[e] = (uint8_t)v;
-        }
-        lrq_k_pack_2bit(low, y + LRQ_Q3K_QS);
+        lrq_k3_pack_codes(L, y);
     }
 }
 
@@ -525,8 +505,8 @@ static void quant_k4_common(const float *x, int nmax, float rmin, int nstep, uin
     uint8_t ls[8], lm[8];
     for (int j = 0; j < 8; j++) {
         /* llama.cpp stores the rounded value in a uint8_t before capping at 63 */
-        const uint8_t a = (uint8_t)k_round(inv_scale * scales[j]);
-        const uint8_t c = (uint8_t)k_round(inv_min * mins[j]);
+        const uint8_t a = (uint8_t)lrq_k_round(inv_scale * scales[j]);
+        const uint8_t c = (uint8_t)lrq_k_round(inv_min * mins[j]);
         ls[j] = a < 63 ? a : 63;
         lm[j] = c < 63 ? c : 63;
     }
@@ -540,7 +520,7 @@ static void quant_k4_common(const float *x, int nmax, float rmin, int nstep, uin
         const float d = dq * (float)sc[j];
         if (d == 0.0f) continue;
         const float dm = mq * (float)m[j];
-        for (int i = 0; i < 32; i++) L[32 * j + i] = (uint8_t)k_clamp(k_round((x[32 * j + i] + dm) / d), 0, nmax);
+        for (int i = 0; i < 32; i++) L[32 * j + i] = (uint8_t)lrq_k_clamp(lrq_k_round((x[32 * j + i] + dm) / d), 0, nmax);
     }
 }
 
@@ -601,14 +581,14 @@ void lrq_k_quant_q6_K(const float *x, void *vy, int64_t n, const float *qw) {
         put_f16(y + LRQ_Q6K_D, 1.0f / iscale);
         int8_t *sc = (int8_t *)(y + LRQ_Q6K_SCALES);
         for (int j = 0; j < 16; j++) {
-            const int v = k_round(iscale * scales[j]);
+            const int v = lrq_k_round(iscale * scales[j]);
             sc[j] = (int8_t)(v < 127 ? v : 127);
         }
         const float dq = lrq_k_f16(y + LRQ_Q6K_D);
         for (int j = 0; j < 16; j++) {
             const float d = dq * (float)sc[j];
             if (d == 0.0f) continue;
-            for (int i = 0; i < 16; i++) L[16 * j + i] = (int8_t)(k_clamp(k_round(x[16 * j + i] / d), -32, 31) + 32);
+            for (int i = 0; i < 16; i++) L[16 * j + i] = (int8_t)(lrq_k_clamp(lrq_k_round(x[16 * j + i] / d), -32, 31) + 32);
         }
         for (int h = 0; h < 2; h++) {
             uint8_t *ql = y + LRQ_Q6K_QL + 64 * h, *qh = y + LRQ_Q6K_QH + 32 * h;
@@ -621,4 +601,19 @@ void lrq_k_quant_q6_K(const float *x, void *vy, int64_t n, const float *qw) {
             }
         }
     }
+}
+
+void lrq_k3_pack_codes(const int8_t *L, uint8_t *y) {
+    uint8_t *hm = y + LRQ_Q3K_HMASK;
+    uint8_t low[LRQ_QK_K];
+    memset(hm, 0, 32);
+    for (int e = 0; e < LRQ_QK_K; e++) {
+        int v = L[e];
+        if (v > 3) {
+            hm[e % 32] = (uint8_t)(hm[e % 32] | (1 << (e / 32)));
+            v -= 4;
+        }
+        low[e] = (uint8_t)v;
+    }
+    lrq_k_pack_2bit(low, y + LRQ_Q3K_QS);
 }

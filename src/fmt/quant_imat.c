@@ -30,12 +30,6 @@
 
 #define GROUP_EPS 1e-15f
 
-/* llama.cpp's nearest_int: round half to even via the 1.5*2^23 trick. */
-static inline int near_int(float v) {
-    const uint32_t u = lrq_f32_to_bits(v + 12582912.0f);
-    return (int)(u & 0x007fffffu) - 0x00400000;
-}
-static inline int clampi(int v, int lo, int hi) { return v < lo ? lo : v > hi ? hi : v; }
 static inline int mini(int a, int b) { return a < b ? a : b; }
 
 /* ggml-base's fp32 -> fp16 (every NaN -> canonical quiet NaN). */
@@ -63,7 +57,7 @@ static float fit_positive(int n, int nmax, const float *x, uint8_t *L, const flo
         return 0.0f;
     }
     float iscale = (float)nmax / max;
-    for (int i = 0; i < n; i++) L[i] = (uint8_t)near_int(iscale * x[i]);
+    for (int i = 0; i < n; i++) L[i] = (uint8_t)lrq_k_round(iscale * x[i]);
     float scale = 1.0f / iscale;
     float best_mse = 0.0f;
     for (int i = 0; i < n; i++) {
@@ -76,7 +70,7 @@ static float fit_positive(int n, int nmax, const float *x, uint8_t *L, const flo
         const float scale_is = 1.0f / iscale_is;
         float mse = 0.0f;
         for (int i = 0; i < n; i++) {
-            const int l = mini(nmax, near_int(iscale_is * x[i]));
+            const int l = mini(nmax, lrq_k_round(iscale_is * x[i]));
             const float diff = x[i] - scale_is * (float)l;
             mse += qw[i] * diff * diff;
         }
@@ -87,7 +81,7 @@ static float fit_positive(int n, int nmax, const float *x, uint8_t *L, const flo
     }
     float sumlx = 0.0f, suml2 = 0.0f;
     for (int i = 0; i < n; i++) {
-        const int l = mini(nmax, near_int(iscale * x[i]));
+        const int l = mini(nmax, lrq_k_round(iscale * x[i]));
         L[i] = (uint8_t)l;
         const float w = qw[i];
         sumlx += w * x[i] * (float)l;
@@ -100,7 +94,7 @@ static float fit_positive(int n, int nmax, const float *x, uint8_t *L, const flo
             float slx = sumlx - w * x[i] * (float)L[i];
             float sl2 = suml2 - w * (float)L[i] * (float)L[i];
             if (slx > 0.0f && sl2 > 0.0f) {
-                const int nl = mini(nmax, near_int(x[i] * sl2 / slx));
+                const int nl = mini(nmax, lrq_k_round(x[i] * sl2 / slx));
                 if (nl != L[i]) {
                     slx += w * x[i] * (float)nl;
                     sl2 += w * (float)nl * (float)nl;
@@ -234,7 +228,7 @@ void lrq_quant_imat_q2_K(const float *x, void *vy, int64_t n, const float *qw) {
             const float d = dm * (float)(sc[j] & 0xf);
             if (d == 0.0f) continue;
             const float m = mm * (float)(sc[j] >> 4);
-            for (int i = 0; i < 16; i++) L[16 * j + i] = (uint8_t)clampi(near_int((x[16 * j + i] + m) / d), 0, 3);
+            for (int i = 0; i < 16; i++) L[16 * j + i] = (uint8_t)lrq_k_clamp(lrq_k_round((x[16 * j + i] + m) / d), 0, 3);
         }
         lrq_k_pack_2bit(L, y + LRQ_Q2K_QS);
     }
@@ -271,20 +265,9 @@ void lrq_quant_imat_q3_K(const float *x, void *vy, int64_t n, const float *qw) {
         for (int j = 0; j < 16; j++) {
             const float d = dq * (float)s6[j];
             if (d == 0.0f) continue;
-            for (int i = 0; i < 16; i++) L[16 * j + i] = (int8_t)(clampi(near_int(x[16 * j + i] / d), -4, 3) + 4);
+            for (int i = 0; i < 16; i++) L[16 * j + i] = (int8_t)(lrq_k_clamp(lrq_k_round(x[16 * j + i] / d), -4, 3) + 4);
         }
-        /* third bit of element e: bit e/32 of hmask[e % 32]; the rest as Q2_K */
-        uint8_t *hm = y + LRQ_Q3K_HMASK, low[LRQ_QK_K];
-        memset(hm, 0, 32);
-        for (int e = 0; e < LRQ_QK_K; e++) {
-            int v = L[e];
-            if (v > 3) {
-                hm[e % 32] = (uint8_t)(hm[e % 32] | (1 << (e / 32)));
-                v -= 4;
-            }
-            low[e] = (uint8_t)v;
-        }
-        lrq_k_pack_2bit(low, y + LRQ_Q3K_QS);
+        lrq_k3_pack_codes(L, y);
     }
 }
 
@@ -320,7 +303,7 @@ static void quant_k4_imat(const float *x, const float *qw, int nmax, int cap63, 
         const float d = dq * (float)sc[j];
         if (d == 0.0f) continue;
         const float dm = mq * (float)m[j];
-        for (int i = 0; i < 32; i++) L[32 * j + i] = (uint8_t)clampi(near_int((x[32 * j + i] + dm) / d), 0, nmax);
+        for (int i = 0; i < 32; i++) L[32 * j + i] = (uint8_t)lrq_k_clamp(lrq_k_round((x[32 * j + i] + dm) / d), 0, nmax);
     }
 }
 

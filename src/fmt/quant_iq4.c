@@ -22,6 +22,7 @@
 #include "core/core.h"
 #include "fmt/blocks.h"
 #include "fmt/impl.h"
+#include "fmt/quant_fit.h"
 
 #include <math.h>
 #include <string.h>
@@ -33,10 +34,6 @@
 #define IQ4XS_SIZE 136
 #define NTRY 7
 
-static inline int near_int(float v) {
-    const uint32_t u = lrq_f32_to_bits(v + 12582912.0f);
-    return (int)(u & 0x007fffffu) - 0x00400000;
-}
 
 /* ggml-base's fp32 -> fp16 (every NaN -> canonical quiet NaN). */
 static inline void put_h(uint8_t *p, float f) {
@@ -163,7 +160,7 @@ static void iq4xs_block(const float *x, uint8_t *y, const float *qw) {
     uint8_t *sl = y + 4, L[32];
     memset(sl, 0, 4);
     for (int ib = 0; ib < 8; ib++) {
-        int l = near_int(id * scales[ib]);
+        int l = lrq_k_round(id * scales[ib]);
         l = l < -32 ? -32 : l > 31 ? 31 : l;
         const float dl = d * (float)l;
         const float idl = dl != 0.0f ? 1.0f / dl : 0.0f;
