@@ -439,6 +439,69 @@ static void test_replicas(void) {
     free(planes);
 }
 
+/* Batched form: lrq_q8p_matmul equals lrq_q8p_matvec of each token bit for
+ * bit, at every level (tile kernel or rows per token), for 1..9 tokens
+ * (whole tiles and rests), bits 2/3/4, symmetric and not, a row range;
+ * entries outside the range untouched; token and stride errors. */
+static void test_matmul(void) {
+    const int64_t ne0 = 320, ne1 = 21;
+    const int32_t group = 64;
+    const int64_t ng = ne0 / group;
+    enum { NT = 9 };
+    for (int bits = 2; bits <= 4; bits++) {
+        size_t rb;
+        lrq_planes_row_bytes(bits, ne0, &rb);
+        uint8_t *codes = malloc(rb * (size_t)ne1), *q = malloc((size_t)ne0);
+        float *scale = malloc(sizeof(float) * (size_t)(ne1 * ng)), *zero = malloc(sizeof(float) * (size_t)(ne1 * ng));
+        float *x = malloc(sizeof(float) * (size_t)ne0);
+        for (int64_t r = 0; r < ne1; r++) {
+            for (int64_t j = 0; j < ne0; j++) q[j] = (uint8_t)(test_rand_u64(&rng) & ((1u << bits) - 1));
+            lrq_planes_pack_row(bits, ne0, q, codes + (size_t)r * rb);
+        }
+        for (int64_t i = 0; i < ne1 * ng; i++) {
+            scale[i] = 0.01f + 0.01f * test_rand_f32(&rng);
+            zero[i] = (float)(1 << (bits - 1)) + test_rand_f32(&rng);
+        }
+        void *bufs[NT];
+        lrq_q8p_act acts[NT];
+        for (int t = 0; t < NT; t++) {
+            fill_x(x, ne0);
+            CHECK(make_act(bits, ne0, group, x, &bufs[t], &acts[t]) == 0);
+        }
+        for (int asym = 0; asym < 2; asym++) {
+            lrq_qparams qp = {.layout = LRQ_PARAMS_PLANES, .group = group, .n_sets = 1, .set = 0, .scale = scale,
+                              .zero = asym ? zero : NULL, .offset = asym ? 0.25f : 0.0f};
+            for (int l = 0; l < N_LEVELS; l++) {
+                const lrq_q8p_kernels *k = lrq_q8p_get_isa(LEVELS[l]);
+                if (!k || !cpu_has(LEVELS[l])) continue;
+                for (int nt = 1; nt <= NT; nt++) {
+                    const size_t ys = (size_t)ne1 + 3;
+                    float y[NT * 24], y1[24];
+                    for (size_t i = 0; i < sizeof y / sizeof y[0]; i++) y[i] = -7.0f;
+                    CHECK(lrq_q8p_matmul(k, ne0, ne1, codes, &qp, acts, nt, 1, ne1 - 1, y, ys) == 0);
+                    for (int t = 0; t < nt; t++) {
+                        CHECK(lrq_q8p_matvec(k, ne0, ne1, codes, &qp, &acts[t], 1, ne1 - 1, y1) == 0);
+                        CHECK(y[(size_t)t * ys] == -7.0f && y[(size_t)t * ys + (size_t)ne1 - 1] == -7.0f);
+                        for (int64_t r = 1; r < ne1 - 1; r++)
+                            CHECKF(y[(size_t)t * ys + (size_t)r] == y1[r], "%s bits %d asym %d %d tokens: token %d row %d",
+                                   LEVELS[l], bits, asym, nt, t, (int)r);
+                    }
+                }
+            }
+            float y[24 * 2];
+            CHECK(lrq_q8p_matmul(NULL, ne0, ne1, codes, &qp, acts, 0, 0, ne1, y, (size_t)ne1) == -1);
+            CHECK(lrq_q8p_matmul(NULL, ne0, ne1, codes, &qp, acts, 2, 0, ne1, y, (size_t)ne1 - 1) == -1 &&
+                  strstr(lrq_err_get(), "stride"));
+        }
+        for (int t = 0; t < NT; t++) free(bufs[t]);
+        free(codes);
+        free(q);
+        free(scale);
+        free(zero);
+        free(x);
+    }
+}
+
 int main(void) {
     lrq_types_init();
     TEST_RUN(test_activation);
@@ -446,6 +509,7 @@ int main(void) {
     TEST_RUN(test_kernels_random);
     TEST_RUN(test_corrupted_code);
     TEST_RUN(test_matvec);
+    TEST_RUN(test_matmul);
     TEST_RUN(test_replicas);
     return test_finish();
 }

@@ -173,6 +173,34 @@ int lrq_q8p_matvec(const lrq_q8p_kernels *kern, int64_t ne0, int64_t ne1, const 
     return 0;
 }
 
+int lrq_q8p_matmul(const lrq_q8p_kernels *kern, int64_t ne0, int64_t ne1, const uint8_t *codes,
+                   const lrq_qparams *qp, const lrq_q8p_act *acts, int ntok, int64_t r0, int64_t r1, float *y,
+                   size_t y_stride) {
+    if (ntok < 1 || !acts) return lrq_err_set("planes_q8 matmul: %d tokens", ntok);
+    if (!y || y_stride < (size_t)ne1) return lrq_err_set("planes_q8 matmul: no output or its stride below the rows");
+    size_t rb = 0;
+    for (int t = 0; t < ntok; t++)
+        if (check(ne0, ne1, codes, qp, &acts[t], r0, r1, &rb) != 0) return lrq_err_prefix("token %d", t);
+    for (int t = 1; t < ntok; t++)
+        if (acts[t].bits != acts[0].bits || acts[t].group != acts[0].group)
+            return lrq_err_set("planes_q8 matmul: token %d prepared for another code width or group", t);
+    if (!kern) kern = lrq_q8p_get();
+    if (r1 == r0) return 0;
+    const size_t o = plane_row(qp, ne0, ne1, r0), ng = (size_t)(ne0 / qp->group);
+    const uint8_t *c = codes + (size_t)r0 * rb;
+    const float *sc = qp->scale + o, *ze = qp->zero ? qp->zero + o : NULL;
+    for (int t0 = 0; t0 < ntok; t0 += LRQ_Q8P_TILE_TOK) {
+        const int nt = ntok - t0 < LRQ_Q8P_TILE_TOK ? ntok - t0 : LRQ_Q8P_TILE_TOK;
+        float *yt = y + (size_t)t0 * y_stride + r0;
+        if (kern->tile)
+            kern->tile(acts + t0, nt, c, rb, sc, ze, ng, qp->offset, r1 - r0, yt, y_stride);
+        else
+            for (int t = 0; t < nt; t++)
+                kern->rows(&acts[t0 + t], c, rb, sc, ze, ng, qp->offset, r1 - r0, yt + (size_t)t * y_stride);
+    }
+    return 0;
+}
+
 int lrq_q8p_matvec_k(const lrq_q8p_kernels *kern, int64_t ne0, int64_t ne1, const uint8_t *codes, int K,
                      const lrq_qparams *qps, const lrq_q8p_act *act, int64_t r0, int64_t r1, float *const *ys) {
     if (K < 1 || K > LRQ_Q8P_MAX_K)

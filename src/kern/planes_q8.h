@@ -113,7 +113,19 @@ typedef struct lrq_q8p_kernels {
      * read once per 4 sets); the reference and AVX2 run dot per set. */
     void (*dot_k)(const lrq_q8p_act *act, const uint8_t *codes_row, int K, const float *const *scale_rows,
                   const float *const *zero_rows, const float *offsets, float *y);
+    /* Tile form (prefill): y[t * y_stride + r] = dot of row r with acts[t],
+     * for t < ntok (1 <= ntok <= LRQ_Q8P_TILE_TOK) and r < nrows, the rows
+     * and their parameters laid out as in `rows`; acts[t] all prepared for
+     * the same bits, n and group. Every output bit for bit what dot gives
+     * (so how tokens are batched changes no bit); the point is that the
+     * codes of a row are loaded and unpacked once for the ntok tokens.
+     * NULL: lrq_q8p_matmul runs `rows` once per token. */
+    void (*tile)(const lrq_q8p_act *acts, int ntok, const uint8_t *codes, size_t row_bytes, const float *scale,
+                 const float *zero, size_t ng, float offset, int64_t nrows, float *y, size_t y_stride);
 } lrq_q8p_kernels;
+
+/* Most tokens one tile call takes. */
+#define LRQ_Q8P_TILE_TOK 4
 
 /* The scalar reference (the specification). */
 const lrq_q8p_kernels *lrq_q8p_ref(void);
@@ -133,6 +145,15 @@ const lrq_q8p_kernels *lrq_q8p_get_isa(const char *isa);
  * codebook or no scale plane, the set or the row range is out of range. */
 int lrq_q8p_matvec(const lrq_q8p_kernels *kern, int64_t ne0, int64_t ne1, const uint8_t *codes,
                    const lrq_qparams *qp, const lrq_q8p_act *act, int64_t r0, int64_t r1, float *y);
+
+/* Batched form (prefill): y[t * y_stride + r] = row r dotted with acts[t]
+ * for t < ntok and r in [r0, r1) (other entries untouched), through the
+ * tile kernel LRQ_Q8P_TILE_TOK tokens at a time (rows per token if the
+ * kernels have none); bit for bit lrq_q8p_matvec of each token. Errors as
+ * lrq_q8p_matvec (every acts[t] checked), or ntok < 1, or y_stride < ne1. */
+int lrq_q8p_matmul(const lrq_q8p_kernels *kern, int64_t ne0, int64_t ne1, const uint8_t *codes,
+                   const lrq_qparams *qp, const lrq_q8p_act *acts, int ntok, int64_t r0, int64_t r1, float *y,
+                   size_t y_stride);
 
 /* K replicas of the same codes, one activation: ys[k][r] = row r with view
  * qps[k] (each its own set, planes and offset; the activation's group),
