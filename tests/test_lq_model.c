@@ -188,44 +188,88 @@ done:
     return (int)rc;
 }
 
-static float *eval_logits(const char *path, const int32_t *ids, int n, int n_threads, int32_t *n_vocab) {
+/* Logits [n][n_vocab] of ids at positions 0.. under activation policy
+ * `policy` (-1: the default), in batches of `batch` tokens. */
+static float *eval_logits_as(const char *path, const int32_t *ids, int n, int n_threads, int policy, int batch,
+                             int32_t *n_vocab) {
     lrq_model *m;
     lrq_ctx *c;
     if (lrq_model_load(&m, path, NULL)) return NULL;
-    if (lrq_ctx_new(&c, m, 64, n, n_threads)) { lrq_model_free(m); return NULL; }
+    if ((policy >= 0 && lrq_model_set_act_policy(m, policy)) || lrq_ctx_new(&c, m, 64, batch, n_threads)) {
+        lrq_model_free(m);
+        return NULL;
+    }
     *n_vocab = m->hp.n_vocab;
-    const float *l = lrq_ctx_eval(c, ids, n, 0);
-    float *out = l ? malloc((size_t)n * (size_t)*n_vocab * sizeof *out) : NULL;
-    if (out) memcpy(out, l, (size_t)n * (size_t)*n_vocab * sizeof *out);
+    const size_t nv = (size_t)*n_vocab;
+    float *out = malloc((size_t)n * nv * sizeof *out);
+    for (int i = 0; out && i < n; i += batch) {
+        const int nb = n - i < batch ? n - i : batch;
+        const float *l = lrq_ctx_eval(c, ids + i, nb, 0); /* positions continue from the cache */
+        if (!l) {
+            free(out);
+            out = NULL;
+        } else {
+            memcpy(out + (size_t)i * nv, l, (size_t)nb * nv * sizeof *out);
+        }
+    }
     lrq_ctx_free(c);
     lrq_model_free(m);
     return out;
 }
 
-/* The lq model computes what an F32 model of its dequantized weights
- * computes: the planes kernels apply the parameters per group (a different
- * float order than F32 dots), so within a tolerance, not bit for bit; and
- * the same bits with 1 and 2 threads. */
+static float *eval_logits(const char *path, const int32_t *ids, int n, int n_threads, int32_t *n_vocab) {
+    return eval_logits_as(path, ids, n, n_threads, -1, n, n_vocab);
+}
+
+static double max_diff(const float *a, const float *b, int64_t n, double *mag) {
+    double worst = 0;
+    *mag = 0;
+    for (int64_t i = 0; i < n; i++) {
+        worst = fmax(worst, fabs((double)a[i] - b[i]));
+        *mag = fmax(*mag, fabs((double)b[i]));
+    }
+    return worst;
+}
+
+/* With F32 activations the lq model computes what an F32 model of its
+ * dequantized weights computes: the planes kernels apply the parameters per
+ * group (a different float order than F32 dots), so within a tolerance, not
+ * bit for bit. By default (int8 activations, kern/planes_q8.h) it differs
+ * from that only by the activation rounding: a little, but not nothing. Both
+ * give the same bits with 1 and 2 threads, and the default the same bits
+ * whether the 12 tokens come as one batch (tile kernels), in batches of 5,
+ * or one at a time (single-token kernels). */
 static void test_logits(void) {
     if (write_dequantized(mix_path, deq_path)) return;
     const int32_t ids[12] = {1, 400, 50, 7, 90, 33, 200, 12, 5, 77, 301, 18};
+    const int64_t n = 12;
     int32_t nv = 0, nv2 = 0;
-    float *a = eval_logits(mix_path, ids, 12, 2, &nv), *b = eval_logits(deq_path, ids, 12, 1, &nv2);
-    float *a1 = eval_logits(mix_path, ids, 12, 1, &nv);
-    CHECKF(a && b && a1 && nv == nv2, "%s", lrq_last_error());
-    if (a && b && a1) {
-        double worst = 0, mag = 0;
-        for (int64_t i = 0; i < (int64_t)12 * nv; i++) {
-            worst = fmax(worst, fabs((double)a[i] - b[i]));
-            mag = fmax(mag, fabs((double)b[i]));
-        }
-        printf("  lq mix vs dequantized F32: max |logit diff| %.3g (max |logit| %.3g)\n", worst, mag);
+    float *f = eval_logits_as(mix_path, ids, 12, 2, LRQ_ACT_F32, 12, &nv), *b = eval_logits(deq_path, ids, 12, 1, &nv2);
+    float *f1 = eval_logits_as(mix_path, ids, 12, 1, LRQ_ACT_F32, 12, &nv);
+    float *a = eval_logits(mix_path, ids, 12, 2, &nv), *a1 = eval_logits(mix_path, ids, 12, 1, &nv);
+    float *a5 = eval_logits_as(mix_path, ids, 12, 2, -1, 5, &nv), *a1t = eval_logits_as(mix_path, ids, 12, 1, -1, 1, &nv);
+    CHECKF(f && b && f1 && a && a1 && a5 && a1t && nv == nv2, "%s", lrq_last_error());
+    if (f && b && f1 && a && a1 && a5 && a1t) {
+        const size_t bytes = (size_t)n * (size_t)nv * sizeof *a;
+        double mag, worst = max_diff(f, b, n * nv, &mag);
+        printf("  lq mix (F32 activations) vs dequantized F32: max |logit diff| %.3g (max |logit| %.3g)\n", worst, mag);
         CHECKF(worst <= 1e-4 * mag + 1e-4, "logits differ by %g (scale %g)", worst, mag);
-        CHECK(memcmp(a, a1, (size_t)12 * (size_t)nv * sizeof *a) == 0); /* 2 threads = 1 thread */
+        CHECK(memcmp(f, f1, bytes) == 0); /* 2 threads = 1 thread */
+        worst = max_diff(a, b, n * nv, &mag);
+        printf("  lq mix (int8 activations, the default) vs dequantized F32: max |logit diff| %.3g\n", worst);
+        CHECKF(worst > 1e-4 * mag && worst <= 0.03 * mag, "int8 activations: logits differ by %g (scale %g)", worst,
+               mag);
+        CHECK(memcmp(a, a1, bytes) == 0);  /* 2 threads = 1 thread */
+        CHECK(memcmp(a, a5, bytes) == 0);  /* batches of 5 = one batch */
+        CHECK(memcmp(a, a1t, bytes) == 0); /* one token at a time = one batch */
     }
-    free(a);
+    free(f);
     free(b);
+    free(f1);
+    free(a);
     free(a1);
+    free(a5);
+    free(a1t);
 }
 
 static int ppl_of(const char *path, int chunks, double *ppl) {

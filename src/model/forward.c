@@ -10,6 +10,8 @@
 #include "model/model.h"
 #include "core/core.h"
 #include "fmt/types.h"
+#include "kern/planes_q8.h"
+#include "nn/linear.h"
 #include "nn/norm.h"
 #include "nn/rope.h"
 
@@ -70,7 +72,17 @@ int lrq_ctx_new(lrq_ctx **out, const lrq_model *m, int n_ctx, int n_batch, int n
      * percentile clip a copy of the data: one row per thread, or all rows for a per-tensor range) */
     const size_t arena = lrq_block_scratch(&c->shape, c->n_ctx_pad, n_batch, n_threads) +
                          sizeof(float) * (size_t)kmax * (2 * (size_t)n_batch + 5 * (size_t)n_threads) + 6 * 64;
-    if (lrq_nn_init(&c->nn, n_threads, n_batch, kmax, arena)) goto fail;
+    /* planes weights (lq formats) take int8 activations: room for LRQ_LINEAR_GROUP sets of them */
+    size_t q8p_tok = 0, q8p_arena = 0;
+    for (int32_t i = 0; i < m->w->n_tensors && !q8p_tok; i++)
+        if (m->w->tensors[i].qp.layout == LRQ_PARAMS_PLANES) q8p_tok = lrq_linear_q8p_tok_bytes(kmax);
+    if (q8p_tok && (lrq_mul_size(q8p_tok + sizeof(lrq_q8p_act) + 128, (size_t)n_batch * LRQ_LINEAR_GROUP, &q8p_arena) ||
+                    arena + q8p_arena < arena)) {
+        lrq_err_set("context scratch for %d-token batches overflows", n_batch);
+        goto fail;
+    }
+    if (lrq_nn_init(&c->nn, n_threads, n_batch, kmax, arena + q8p_arena)) goto fail;
+    c->nn.q8p_tok_bytes = q8p_tok;
     if (hp->n_expert > 0) {
         /* n_layer <= 4096 and n_expert <= LRQ_MAX_EXPERTS (checked at load): no overflow */
         if (!(c->expert_counts = lrq_calloc((size_t)hp->n_layer * (size_t)hp->n_expert, sizeof(uint64_t)))) goto fail;

@@ -5,6 +5,7 @@
 #include "fmt/types.h"
 #include "kern/gemm.h"
 #include "kern/planes.h"
+#include "kern/planes_q8.h"
 
 #include <math.h>
 #include <stdatomic.h>
@@ -29,6 +30,9 @@ typedef struct {
     /* planes weights (lq formats): codes + parameter view, F32 activations */
     const lrq_planes_kernels *planes;
     int planes_bits;
+    /* or planes weights with int8 activations (kern/planes_q8.h), in blocks like the tiled path: */
+    const lrq_q8p_kernels *q8p;
+    const lrq_q8p_act *q8acts; /* [B] the tokens rounded for this weight's code width and group */
 } mm_task;
 
 #define MM_ROWS 64 /* weight rows kept hot (L2) while all tokens stream past: 64 beat 16 by 1-15% (12 of 12 paired
@@ -38,7 +42,25 @@ typedef struct {
  * token, in tiles of tile_r rows x tile_c tokens. Each output is
  * bit-identical to the vec_dot one (gemm.h), so results do not depend on how
  * tokens are batched. */
+static void mm_q8p_block(const mm_task *t, long blk) {
+    const long r0 = blk * MM_ROWS, r1 = r0 + MM_ROWS < t->N ? r0 + MM_ROWS : (long)t->N;
+    const lrq_tensor *W = t->W;
+    const int rc = t->B == 1 ? lrq_q8p_matvec(t->q8p, t->K, t->N, W->data, &W->qp, t->q8acts, r0, r1, t->out)
+                             : lrq_q8p_matmul(t->q8p, t->K, t->N, W->data, &W->qp, t->q8acts, t->B, r0, r1, t->out,
+                                              (size_t)t->out_stride);
+    LRQ_ASSERT(rc == 0); /* the view was checked when the weights were loaded, the activations when prepared */
+    if (t->bias)
+        for (int b = 0; b < t->B; b++) {
+            float *o = t->out + (int64_t)b * t->out_stride;
+            for (long r = r0; r < r1; r++) o[r] = o[r] + t->bias[r];
+        }
+}
+
 static void mm_tiled_block(const mm_task *t, long blk) {
+    if (t->q8p) {
+        mm_q8p_block(t, blk);
+        return;
+    }
     const long tr = t->tile_r, tc = t->tile_c;
     const uint8_t *wbase = t->W->data;
     const uint8_t *act = t->act;
@@ -75,7 +97,7 @@ static void mm_worker_tiled(mm_task *t) {
  * blocks of all of them are claimed from one counter, so there is one
  * hand-off between the threads instead of one per linear, and a thread that
  * finishes one matrix early goes on with the next. */
-#define MM_GROUP_MAX 4
+#define MM_GROUP_MAX LRQ_LINEAR_GROUP
 typedef struct {
     mm_task *t[MM_GROUP_MAX];
     long first[MM_GROUP_MAX + 1]; /* block index where linear i starts; first[n] = all blocks */
@@ -121,7 +143,7 @@ static void mm_worker(void *arg, int ith, int nth) {
         mm_planes(t, lo, hi);
         return;
     }
-    if (t->gemm) {
+    if (t->gemm || t->q8p) {
         mm_worker_tiled(t);
         return;
     }
@@ -210,12 +232,82 @@ static void policy_round(lrq_nn *nn, const lrq_linear *L, const float *x, int64_
     lrq_nn_rows(nn, B, quant_worker, &q);
 }
 
+/* Int8 activations of one (code width, group) for planes weights, shared by
+ * the linears of one group of lrq_linear_fwd_n (q/k/v usually need one). */
+typedef struct {
+    int bits;
+    int32_t group;
+    const lrq_q8p_act *acts; /* [B] */
+} q8p_set;
+
+typedef struct {
+    q8p_set set[MM_GROUP_MAX];
+    int n;
+} q8p_cache;
+
+typedef struct {
+    int bits;
+    int32_t group;
+    int64_t K;
+    int B;
+    const float *x;   /* [B][K] */
+    uint8_t *buf;     /* [B][tok_bytes] */
+    size_t tok_bytes;
+    lrq_q8p_act *acts; /* [B] */
+} q8p_task;
+
+static void q8p_worker(void *arg, int ith, int nth) {
+    const q8p_task *q = arg;
+    long lo, hi;
+    lrq_split(q->B, ith, nth, &lo, &hi);
+    for (long b = lo; b < hi; b++) {
+        const int rc = lrq_q8p_quantize(q->bits, q->K, q->group, q->x + b * q->K, q->buf + (size_t)b * q->tok_bytes,
+                                        q->tok_bytes, &q->acts[b]);
+        LRQ_ASSERT(rc == 0); /* shape and buffer size checked by q8p_acts */
+    }
+}
+
+/* The tokens of x rounded to int8 for a planes weight of `bits` and
+ * `group` (from the cache, or made now), or NULL when the int8 kernels do
+ * not take this shape (kern/planes_q8.h's scope) or the context reserved
+ * too little scratch: the caller then uses the F32-input kernels. */
+static const lrq_q8p_act *q8p_acts(lrq_nn *nn, q8p_cache *c, int bits, int64_t K, int32_t group, const float *x,
+                                   int B) {
+    for (int i = 0; i < c->n; i++)
+        if (c->set[i].bits == bits && c->set[i].group == group) return c->set[i].acts;
+    size_t tok;
+    if (c->n == MM_GROUP_MAX || nn->q8p_tok_bytes == 0) return NULL;
+    if (lrq_q8p_act_bytes(bits, K, group, &tok) != 0) { /* outside the int8 kernels' scope: not an error here */
+        lrq_err_clear();
+        return NULL;
+    }
+    if (tok > nn->q8p_tok_bytes) return NULL;
+    tok = (tok + 63) & ~(size_t)63;
+    q8p_task q = { .bits = bits, .group = group, .K = K, .B = B, .x = x, .tok_bytes = tok };
+    q.acts = lrq_arena_bytes(&nn->arena, sizeof(lrq_q8p_act) * (size_t)B);
+    q.buf = lrq_arena_bytes(&nn->arena, tok * (size_t)B);
+    lrq_nn_rows(nn, B, q8p_worker, &q);
+    c->set[c->n++] = (q8p_set){ .bits = bits, .group = group, .acts = q.acts };
+    return q.acts;
+}
+
 /* Prepares the task's activations (rounded once per partner type across the
  * n linears of one lrq_linear_fwd_n call: `done` tracks which are ready). */
 static void prepare_act(lrq_nn *nn, mm_task *t, const lrq_linear *L, const float *x, int B, int *done,
-                        float **policy_buf) {
+                        float **policy_buf, q8p_cache *q8) {
     const lrq_type_traits *tt = lrq_type_get(L->w->type);
     const int64_t K = t->K;
+    if (t->planes && L->act == LRQ_ACT_PARTNER && !L->w->qp.codebook) {
+        /* the default for planes weights: int8 activations (blocks with one scale each, kern/planes_q8.h),
+         * as llama.cpp's types round theirs to Q8_0/Q8_K; shapes outside their scope stay F32 */
+        const lrq_q8p_act *a = q8p_acts(nn, q8, t->planes_bits, K, L->w->qp.group, x, B);
+        if (a) {
+            t->q8p = lrq_q8p_get();
+            t->q8acts = a;
+            t->planes = NULL;
+            return;
+        }
+    }
     if (t->planes) { /* the planes kernels take F32 inputs, rounded first by a non-default policy */
         t->act = x;
         if (L->act == LRQ_ACT_F16 || L->act == LRQ_ACT_Q8_TOKEN || L->act == LRQ_ACT_INT) {
@@ -269,7 +361,7 @@ static void prepare_act(lrq_nn *nn, mm_task *t, const lrq_linear *L, const float
 /* Sets up linear L's matmul task (kernel, tile, rounded activations) after
  * its input hook; the caller runs it. */
 static void linear_prepare(lrq_nn *nn, const lrq_linear *L, const float *x, float *y, int B, int order_rows,
-                           int *done, float **policy_buf, mm_task *t) {
+                           int *done, float **policy_buf, q8p_cache *q8, mm_task *t) {
     const lrq_tensor *W = L->w;
     const lrq_type_traits *tt = lrq_type_get(W->type);
     const int64_t K = W->ne[0];
@@ -297,7 +389,7 @@ static void linear_prepare(lrq_nn *nn, const lrq_linear *L, const float *x, floa
             t->tile_c = tt->gemm_cols;
         }
     }
-    prepare_act(nn, t, L, x, B, done, policy_buf);
+    prepare_act(nn, t, L, x, B, done, policy_buf, q8);
 }
 
 /* 1 if a and b round their (shared) input the same way. */
@@ -311,16 +403,19 @@ static int same_policy(const lrq_linear *a, const lrq_linear *b) {
 void lrq_linear_fwd_n(lrq_nn *nn, const lrq_linear *const *L, float *const *y, int n, const float *x, int B,
                       int order_rows) {
     int done[LRQ_NN_N_PARTNERS] = {0};
-    const size_t mark = lrq_arena_mark(&nn->arena); /* scratch of all n calls, released at the end */
-    float *policy_buf = NULL; /* shared only by linears with the same policy */
     for (int i0 = 0; i0 < n; i0 += MM_GROUP_MAX) {
+        /* scratch of one group of up to MM_GROUP_MAX linears, released when they have run (so the int8
+         * activations of planes weights need room for at most MM_GROUP_MAX (bits, group) sets) */
+        const size_t mark = lrq_arena_mark(&nn->arena);
+        float *policy_buf = NULL; /* shared only by linears with the same policy */
+        q8p_cache q8 = { .n = 0 };
         const int m = n - i0 < MM_GROUP_MAX ? n - i0 : MM_GROUP_MAX;
         mm_task t[MM_GROUP_MAX];
         int tiled = 1;
         for (int i = 0; i < m; i++) {
-            if (i0 + i > 0 && !same_policy(L[i0 + i], L[i0 + i - 1])) policy_buf = NULL;
-            linear_prepare(nn, L[i0 + i], x, y[i0 + i], B, order_rows, done, &policy_buf, &t[i]);
-            tiled &= t[i].gemm != NULL;
+            if (i > 0 && !same_policy(L[i0 + i], L[i0 + i - 1])) policy_buf = NULL;
+            linear_prepare(nn, L[i0 + i], x, y[i0 + i], B, order_rows, done, &policy_buf, &q8, &t[i]);
+            tiled &= t[i].gemm != NULL || t[i].q8p != NULL;
         }
         if (tiled && m > 1) {
             mm_group g = { .n = m };
@@ -335,8 +430,22 @@ void lrq_linear_fwd_n(lrq_nn *nn, const lrq_linear *const *L, float *const *y, i
         }
         for (int i = 0; i < m; i++)
             if (nn->hooks && nn->hooks->linear_out) nn->hooks->linear_out(nn->hooks->ud, &L[i0 + i]->info, y[i0 + i], B);
+        lrq_arena_reset(&nn->arena, mark);
     }
-    lrq_arena_reset(&nn->arena, mark);
+}
+
+size_t lrq_linear_q8p_tok_bytes(int64_t k_max) {
+    /* the widest int8 activation any planes weight of up to k_max inputs may need: every code width the
+     * kernels take, the smallest groups (most per-group sums), the width rounded up to whole chunks */
+    const int64_t n = (k_max + 255) / 256 * 256;
+    size_t best = 0;
+    for (int bits = 2; bits <= 4; bits++)
+        for (int32_t g = 16; g <= 32; g *= 2) {
+            size_t b;
+            if (lrq_q8p_act_bytes(bits, n, g, &b) == 0 && b > best) best = b;
+        }
+    lrq_err_clear();
+    return best ? (best + 63) & ~(size_t)63 : 0;
 }
 
 void lrq_linear_fwd(lrq_nn *nn, const lrq_linear *L, const float *x, float *y, int B, int order_rows) {

@@ -8,6 +8,15 @@
  * Every output element is computed by one thread in a fixed order, so
  * results never depend on the thread count.
  *
+ * Planes weights (lrq's lq formats, layout LRQ_PARAMS_PLANES) have no
+ * llama.cpp partner; their default is int8 activations as the int8 planes
+ * kernels define them (kern/planes_q8.h: blocks of values with one float
+ * scale each, rounded once per token per code width and group) whenever
+ * those kernels take the shape (2/3/4-bit codes, uniform grid, widths and
+ * groups they support), and the F32 input otherwise (kern/planes.h). The
+ * same per-output determinism holds: the batched (tile) and single-token
+ * kernels give the same bits.
+ *
  * Other policies choose the activation precision independently of the
  * weight type (for A8/A16 experiments): the weights are dequantized row by
  * row to F32 and multiplied with the input rounded as the policy says, in
@@ -49,5 +58,16 @@ void lrq_linear_fwd(lrq_nn *nn, const lrq_linear *L, const float *x, float *y, i
  * linear_in of a group of up to 4 comes before the group's linear_outs. */
 void lrq_linear_fwd_n(lrq_nn *nn, const lrq_linear *const *L, float *const *y, int n, const float *x, int B,
                       int order_rows);
+
+/* Most linears one group of lrq_linear_fwd_n handles (larger n: groups). */
+#define LRQ_LINEAR_GROUP 4
+
+/* Scratch per token that the int8 activations of one (code width, group)
+ * set of planes weights with up to k_max inputs may need (0 if the int8
+ * kernels take no such shape). A context that may run planes weights
+ * reserves LRQ_LINEAR_GROUP * n_batch * (this + sizeof(lrq_q8p_act) + 128)
+ * arena bytes and sets nn->q8p_tok_bytes to it; a linear whose activation
+ * would not fit takes F32 inputs instead (never an overflow). */
+size_t lrq_linear_q8p_tok_bytes(int64_t k_max);
 
 #endif

@@ -37,6 +37,8 @@ typedef struct lrq_nn {
     const lrq_hooks *hooks;      /* NULL: none */
     void *act[LRQ_NN_N_PARTNERS];        /* [n_batch][row bytes of k_max] per partner type */
     size_t act_stride[LRQ_NN_N_PARTNERS];
+    size_t q8p_tok_bytes;        /* int8 activations of planes weights (nn/linear.c): scratch reserved per token
+                                  * and set, 0 = none reserved (then those linears take F32 inputs) */
     uint64_t *moe_counts;        /* [n_layer][moe_n_expert] expert usage (MoE models), or NULL; owned by the caller */
     int moe_n_expert;
 } lrq_nn;
