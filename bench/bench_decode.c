@@ -31,6 +31,9 @@
 #include "core/pool.h"
 #include "model/model.h"
 #include "fmt/types.h"
+#include "kern/planes.h"
+#include "kern/planes_q8.h"
+#include "nn/linear.h"
 
 #include <errno.h>
 #include <math.h>
@@ -90,6 +93,8 @@ typedef struct {
     float *out;
     size_t row_bytes;
     lrq_vec_dot_fn dot;
+    const lrq_q8p_act *q8;  /* planes weights with int8 activations (the forward pass's default) */
+    int planes_bits;        /* planes weights with F32 activations (other lq shapes) */
 } mv_task;
 
 /* Rows split in contiguous ranges per thread, as the forward pass does. */
@@ -98,6 +103,15 @@ static void mv_worker(void *arg, int ith, int nth) {
     long lo, hi;
     lrq_split((long)t->W->ne[1], ith, nth, &lo, &hi);
     const uint8_t *w = t->W->data;
+    if (t->q8) {
+        LRQ_ASSERT(lrq_q8p_matvec(NULL, t->W->ne[0], t->W->ne[1], w, &t->W->qp, t->q8, lo, hi, t->out) == 0);
+        return;
+    }
+    if (t->planes_bits) {
+        LRQ_ASSERT(lrq_planes_matvec(NULL, t->planes_bits, t->W->ne[0], t->W->ne[1], w, &t->W->qp, t->act, lo, hi,
+                                     t->out) == 0);
+        return;
+    }
     for (long r = lo; r < hi; r++) t->dot(t->W->ne[0], &t->out[r], w + (size_t)r * t->row_bytes, t->act);
 }
 
@@ -105,12 +119,28 @@ typedef struct {
     lrq_pool *pool;
     float *x, *out;
     void *act;   /* x rounded to the partner type (one buffer, sized for the widest) */
+    void *q8buf; /* int8 activations of planes weights */
+    size_t q8bytes;
+    lrq_q8p_act q8;
 } mv_state;
 
 static void matvec(mv_state *s, const lrq_tensor *W) {
     const lrq_type_traits *tt = lrq_type_get(W->type);
     mv_task t = { .W = W, .out = s->out, .dot = tt->vec_dot };
     LRQ_ASSERT(lrq_row_size(W->type, W->ne[0], &t.row_bytes) == 0);
+    if (W->qp.layout == LRQ_PARAMS_PLANES) { /* as nn/linear.c: int8 activations where the kernels take the shape */
+        const int bits = lrq_type_lq_bits(W->type);
+        size_t need;
+        if (!W->qp.codebook && lrq_q8p_act_bytes(bits, W->ne[0], W->qp.group, &need) == 0 && need <= s->q8bytes &&
+            lrq_q8p_quantize(bits, W->ne[0], W->qp.group, s->x, s->q8buf, s->q8bytes, &s->q8) == 0) {
+            t.q8 = &s->q8;
+        } else {
+            t.planes_bits = bits;
+            t.act = s->x;
+        }
+        lrq_pool_run(s->pool, mv_worker, &t);
+        return;
+    }
     /* The forward pass rounds each input once per partner type and reuses
      * it for up to three matrices; rounding once per matrix here costs a few
      * microseconds more per layer, negligible next to the weight stream. */
@@ -157,38 +187,64 @@ static void bw_worker(void *arg, int ith, int nth) {
     t->sink[ith & 63] += acc;
 }
 
+/* memcpy of each thread's share of the chunks (the copy bandwidth: bytes copied per second). */
+typedef struct {
+    const float *src;
+    float *dst;
+    size_t n_chunks;
+} cp_task;
+
+static void cp_worker(void *arg, int ith, int nth) {
+    cp_task *t = arg;
+    long lo, hi;
+    lrq_split((long)t->n_chunks, ith, nth, &lo, &hi);
+    memcpy(t->dst + (size_t)lo * BW_CHUNK, t->src + (size_t)lo * BW_CHUNK, (size_t)(hi - lo) * BW_CHUNK * sizeof(float));
+}
+
 static int run_membw(int mib, int n_threads, int R, int W) {
     size_t n_chunks = (size_t)mib * 1048576 / (BW_CHUNK * sizeof(float));
     size_t bytes = n_chunks * BW_CHUNK * sizeof(float);
     float *buf = lrq_malloc_aligned(bytes, 64), *y = lrq_malloc_aligned(BW_CHUNK * sizeof(float), 64);
+    float *dst = lrq_malloc_aligned(bytes, 64);
     lrq_pool *pool = lrq_pool_new(n_threads);
-    double *gbs = lrq_malloc((size_t)R * sizeof *gbs);
-    if (!buf || !y || !pool || !gbs) {
+    double *gbs = lrq_malloc((size_t)R * sizeof *gbs), *cps = lrq_malloc((size_t)R * sizeof *cps);
+    if (!buf || !y || !dst || !pool || !gbs || !cps) {
         fprintf(stderr, "bench_decode: %s\n", lrq_last_error());
         return 1;
     }
     /* Write every page (a never-written buffer may be backed by the shared zero page). */
     for (size_t i = 0; i < n_chunks * BW_CHUNK; i++) buf[i] = (float)(i & 1023) * 1e-3f;
+    memset(dst, 0, bytes);
     for (int i = 0; i < BW_CHUNK; i++) y[i] = 1.0f;
     bw_task t = { .buf = buf, .y = y, .n_chunks = n_chunks, .dot = lrq_type_get(LRQ_TYPE_F32)->vec_dot };
     printf("bench_decode --membw: %d MiB buffer, F32 dot kernel (%s), %d threads, %d repetitions (+%d warm-up)\n", mib,
            lrq_types_isa(), n_threads, R, W);
+    cp_task ct = { .src = buf, .dst = dst, .n_chunks = n_chunks };
+    /* read and copy alternate, so both see the same state of a machine whose bandwidth drifts */
     for (int rep = -W; rep < R; rep++) {
         double t0 = now();
         lrq_pool_run(pool, bw_worker, &t);
         double dt = now() - t0;
         if (rep >= 0) gbs[rep] = (double)bytes / dt * 1e-9;
+        t0 = now();
+        lrq_pool_run(pool, cp_worker, &ct);
+        dt = now() - t0;
+        if (rep >= 0) cps[rep] = (double)bytes / dt * 1e-9;
     }
     printf("SAMPLES gbs=");
     for (int i = 0; i < R; i++) printf(i ? ",%.2f" : "%.2f", gbs[i]);
+    printf(" copy_gbs=");
+    for (int i = 0; i < R; i++) printf(i ? ",%.2f" : "%.2f", cps[i]);
     printf("\n");
-    double med = median(gbs, R);
-    printf("RESULT tool=membw threads=%d isa=%s mib=%d r=%d gbs=%.2f (checksum %g)\n", n_threads, lrq_types_isa(), mib, R,
-           med, (double)t.sink[0]);
+    double med = median(gbs, R), cmed = median(cps, R);
+    printf("RESULT tool=membw threads=%d isa=%s mib=%d r=%d gbs=%.2f copy_gbs=%.2f (checksum %g %g)\n", n_threads,
+           lrq_types_isa(), mib, R, med, cmed, (double)t.sink[0], (double)dst[n_chunks * BW_CHUNK - 1]);
     lrq_pool_free(pool);
     lrq_free_aligned(buf);
+    lrq_free_aligned(dst);
     lrq_free_aligned(y);
     free(gbs);
+    free(cps);
     return 0;
 }
 
@@ -200,7 +256,8 @@ static void usage(void) {
            "  Prefill P random tokens (default 0: start from one random token, like llama-bench -p 0), decode N\n"
            "  tokens greedily one at a time (default 32), R repetitions (default 5) after WARMUP untimed ones\n"
            "  (default 1); prints per-repetition and median tok/s. --matvec adds a matmul-only timing.\n"
-           "  --membw: read bandwidth of the F32 dot kernel over a MIB-mebibyte buffer (the decode roofline).\n");
+           "  --membw: read bandwidth of the F32 dot kernel over a MIB-mebibyte buffer (the decode roofline), and the\n"
+           "           copy bandwidth (memcpy of that buffer, bytes copied per second), alternating.\n");
 }
 
 int main(int argc, char **argv) {
@@ -245,10 +302,16 @@ int main(int argc, char **argv) {
     uint64_t n_params = 0;
     for (int i = 0; i < m->w->n_tensors; i++) {
         const lrq_tensor *t = &m->w->tensors[i];
-        model_bytes += (double)t->nbytes;
+        double b = (double)t->nbytes;
+        if (t->qp.layout == LRQ_PARAMS_PLANES && t->qp.group > 0) {
+            /* lq: the kernels also read one parameter set's float planes (scale, and zero if any) */
+            const double groups = (double)t->ne[1] * (double)(t->ne[0] / t->qp.group) * (double)(t->ne[2] * t->ne[3]);
+            b += groups * (double)sizeof(float) * (t->qp.zero ? 2 : 1);
+        }
+        model_bytes += b;
         n_params += (uint64_t)(t->ne[0] * t->ne[1] * t->ne[2] * t->ne[3]);
-        if (strcmp(t->name, "token_embd.weight") != 0 || m->output == m->tok_embd) stream_bytes += (double)t->nbytes;
-        else stream_bytes += (double)t->nbytes / (double)t->ne[1];
+        if (strcmp(t->name, "token_embd.weight") != 0 || m->output == m->tok_embd) stream_bytes += b;
+        else stream_bytes += b / (double)t->ne[1];
     }
     int n_ctx = P + N + 1, n_batch = P > 512 ? 512 : P > 0 ? P : 1;
     lrq_ctx *c;
@@ -337,7 +400,9 @@ int main(int argc, char **argv) {
             st.x = lrq_malloc((size_t)kmax * sizeof(float));
             st.out = lrq_malloc((size_t)nmax * sizeof(float));
             st.act = lrq_malloc_aligned((size_t)kmax * sizeof(float) + 1024, 64);
-            LRQ_ASSERT(st.pool && st.x && st.out && st.act);
+            st.q8bytes = lrq_linear_q8p_tok_bytes(kmax);
+            st.q8buf = lrq_malloc_aligned(st.q8bytes + 64, 64);
+            LRQ_ASSERT(st.pool && st.x && st.out && st.act && st.q8buf);
             uint64_t s = seed + 1;
             for (int64_t i = 0; i < kmax; i++) st.x[i] = (float)((double)(rng_next(&s) >> 11) * 0x1.0p-53 - 0.5);
             for (int i = 0; i < W; i++) matvec_pass(&st, m);
@@ -357,6 +422,7 @@ int main(int argc, char **argv) {
             free(st.x);
             free(st.out);
             lrq_free_aligned(st.act);
+            lrq_free_aligned(st.q8buf);
         }
         printf("RESULT tool=lrq threads=%d isa=%s p=%d n=%d r=%d decode_tps=%.3f decode_tps_min=%.3f "
                "decode_tps_max=%.3f prefill_tps=%.3f ttft_s=%.4f model_bytes=%.0f stream_bytes=%.0f bw_gbs=%.2f "

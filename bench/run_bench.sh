@@ -30,7 +30,11 @@
 #   PPL_ROUNDS=2           ppl: runs per tool and file
 #   THREADS="1 2" TYPES="f16 q8_0 Q4_0 Q2_K" PPL_TYPES="F32 Q8_0 Q4_0 Q4_K_M Q2_K" SEED=1
 #               (TYPES: lower case = `lrq mkrand --type`, upper case = llama-quantize's file type, made
-#               from the f16 file; needs the llama.cpp build dir)
+#               from the f16 file, needs the llama.cpp build dir; IQ2_*/IQ1_* with an importance matrix
+#               that `lrq imatrix` computes from the f16 file on IMAT_TEXT, IMAT_CHUNKS chunks of 512;
+#               lq2, lq3, lq4 = lrq's own 2/3/4-bit files, `lrq quantize f16 OUT --recipe
+#               recipes/speed-Nbit.recipe`. Making a file records its quantization time.)
+#   IMAT_TEXT=<shared>/data/calib/english-sentences.txt IMAT_CHUNKS=4
 #   SHAPE=qwen2.5-1.5b     the mkrand shape of the decode/prefill model (a small one for a quick trial run)
 #   QUIET=0.15 MAX_WAIT=900  before each run wait (at most MAX_WAIT s) until other processes keep at most
 #                          this fraction of all CPUs busy (sampled over 2 s); 1 = never wait
@@ -48,6 +52,7 @@ PARTS=${PARTS:-decode prefill ppl}
 ROUNDS=${ROUNDS:-3}; REPS=${REPS:-3}; PP_ROUNDS=${PP_ROUNDS:-2}; PP_REPS=${PP_REPS:-2}; PPL_ROUNDS=${PPL_ROUNDS:-2}
 THREADS=${THREADS:-1 2}; TYPES=${TYPES:-f16 q8_0 Q4_0 Q2_K}; PPL_TYPES=${PPL_TYPES:-F32 Q8_0 Q4_0 Q4_K_M Q2_K}; SEED=${SEED:-1}
 SHAPE=${SHAPE:-qwen2.5-1.5b}; QUIET=${QUIET:-0.15}; MAX_WAIT=${MAX_WAIT:-900}; EXCLUDE=${EXCLUDE:-0.10}
+IMAT_TEXT=${IMAT_TEXT:-$LRQ_SHARED/data/calib/english-sentences.txt}; IMAT_CHUNKS=${IMAT_CHUNKS:-4}
 
 # ---- tools ----
 llama_bin=""
@@ -169,20 +174,45 @@ model_of() { echo "$SCRATCH/models/$SHAPE-rand-s$SEED-$1.gguf"; }
 if [[ " $PARTS " == *" decode "* || " $PARTS " == *" prefill "* ]]; then
     mkdir -p "$SCRATCH/models"
     types_ok=""
+    src=$(model_of f16)
+    need_src() {
+        if [ ! -s "$src" ]; then
+            echo "run_bench: lrq mkrand --shape $SHAPE --type f16 --seed $SEED -o $src" >&2
+            "$lrq" mkrand --shape "$SHAPE" --type f16 --seed "$SEED" -o "$src"
+        fi
+    }
     for ty in $TYPES; do
         f=$(model_of "$ty")
-        if [ ! -s "$f" ] && [[ "$ty" =~ [A-Z] ]]; then
+        if [ ! -s "$f" ] && [[ "$ty" =~ ^lq[234]$ ]]; then
+            need_src
+            recipe=$repo/recipes/speed-${ty#lq}bit.recipe
+            echo "run_bench: lrq quantize $src $f --recipe $recipe -t 2" >&2
+            timed "$out/logs/quantize-$ty.txt" "$lrq" quantize "$src" "$f.tmp" --recipe "$recipe" -t 2 ||
+                { echo "run_bench: lrq quantize $ty failed, see $out/logs/quantize-$ty.txt" >&2; continue; }
+            mv "$f.tmp" "$f"
+            record quantize lrq "$ty" 2 1 seconds "$(sed -n 's/.* \([0-9.]*\) s$/\1/p' "$out/logs/quantize-$ty.txt" | tail -1)"
+        elif [ ! -s "$f" ] && [[ "$ty" =~ [A-Z] ]]; then
             if [ -z "$llama_bin" ] || [ ! -x "$llama_bin/llama-quantize" ]; then
                 echo "run_bench: skipping $ty (made with llama-quantize, which needs the llama.cpp build dir)" >&2
                 continue
             fi
-            src=$(model_of f16)
-            if [ ! -s "$src" ]; then
-                echo "run_bench: lrq mkrand --shape $SHAPE --type f16 --seed $SEED -o $src" >&2
-                "$lrq" mkrand --shape "$SHAPE" --type f16 --seed "$SEED" -o "$src"
+            need_src
+            imat_opt=()
+            if [[ "$ty" =~ ^IQ[12]_ ]]; then # llama-quantize refuses these without an importance matrix
+                imat=$SCRATCH/models/$SHAPE-rand-s$SEED.imatrix.gguf
+                if [ ! -s "$imat" ]; then
+                    echo "run_bench: lrq imatrix -m $src -f $IMAT_TEXT -c 512 --chunks $IMAT_CHUNKS -o $imat" >&2
+                    "$lrq" imatrix -m "$src" -f "$IMAT_TEXT" -c 512 --chunks "$IMAT_CHUNKS" -t 2 -o "$imat" \
+                        > "$out/logs/imatrix.txt" 2>&1 || { echo "run_bench: lrq imatrix failed, see $out/logs/imatrix.txt" >&2; continue; }
+                fi
+                imat_opt=(--imatrix "$imat")
             fi
-            echo "run_bench: llama-quantize $src $f $ty" >&2
-            "$llama_bin/llama-quantize" "$src" "$f.tmp" "$ty" > "$out/logs/quantize-$ty.txt" 2>&1 && mv "$f.tmp" "$f"
+            echo "run_bench: llama-quantize ${imat_opt[*]} $src $f $ty 2" >&2
+            t0=$SECONDS
+            timed "$out/logs/quantize-$ty.txt" "$llama_bin/llama-quantize" "${imat_opt[@]}" "$src" "$f.tmp" "$ty" 2 ||
+                { echo "run_bench: llama-quantize $ty failed, see $out/logs/quantize-$ty.txt" >&2; continue; }
+            mv "$f.tmp" "$f"
+            record quantize llama "$ty" 2 1 seconds "$((SECONDS - t0))"
         elif [ ! -s "$f" ]; then
             echo "run_bench: lrq mkrand --shape $SHAPE --type $ty --seed $SEED -o $f" >&2
             "$lrq" mkrand --shape "$SHAPE" --type "$ty" --seed "$SEED" -o "$f"
@@ -234,6 +264,7 @@ membw() { # THREADS ROUND
     local log="$out/logs/membw-t$1-r$2.txt"
     timed "$log" "$bdec" --membw 1024 -t "$1" -r 3 -w 1 || echo "run_bench: bench_decode --membw failed, see $log" >&2
     record membw lrq f32 "$1" "$2" gbs "$(samples "$log" gbs)"
+    record membw lrq f32 "$1" "$2" copy_gbs "$(samples "$log" copy_gbs)"
 }
 
 if [[ " $PARTS " == *" decode "* ]]; then
@@ -242,7 +273,7 @@ if [[ " $PARTS " == *" decode "* ]]; then
         for ty in $TYPES; do for t in $THREADS; do
             echo "run_bench: decode round $r/$ROUNDS $ty t$t" >&2
             run_pair "$r" lrq_speed decode "$ty" "$t" "$r" 0 32 "$REPS" \
-                -- $([ -n "$llama_bin" ] && echo llama_speed decode "$ty" "$t" "$r" 0 32 "$REPS") \
+                -- $([ -n "$llama_bin" ] && [[ ! $ty =~ ^lq ]] && echo llama_speed decode "$ty" "$t" "$r" 0 32 "$REPS") \
                 -- $([ -n "$lrq_b" ] && echo lrq_speed decode "$ty" "$t" "$r" 0 32 "$REPS" lrq-before "$bdec_b")
         done; done
     done
@@ -252,7 +283,7 @@ if [[ " $PARTS " == *" prefill "* ]]; then
         for ty in $TYPES; do for t in $THREADS; do
             echo "run_bench: prefill round $r/$PP_ROUNDS $ty t$t" >&2
             run_pair "$r" lrq_speed prefill "$ty" "$t" "$r" 512 0 "$PP_REPS" \
-                -- $([ -n "$llama_bin" ] && echo llama_speed prefill "$ty" "$t" "$r" 512 0 "$PP_REPS") \
+                -- $([ -n "$llama_bin" ] && [[ ! $ty =~ ^lq ]] && echo llama_speed prefill "$ty" "$t" "$r" 512 0 "$PP_REPS") \
                 -- $([ -n "$lrq_b" ] && echo lrq_speed prefill "$ty" "$t" "$r" 512 0 "$PP_REPS" lrq-before "$bdec_b")
         done; done
     done
@@ -306,7 +337,7 @@ awk -F'\t' -v shape="$SHAPE" -v types="$TYPES" -v threads="$THREADS" -v ppltypes
     NR > 1 && $6 == "stream_bytes" && $7 != "" { lastsb[$3] = $7 + 0 }  # weight bytes one decoded token reads
     NR > 1 && $7 != "" {
         k = $1 SUBSEP $2 SUBSEP $3 SUBSEP $4 SUBSEP $6; all[k]++
-        if ($9 != "NA" && $9 + 0 > excl + 0) next
+        if ($1 != "quantize" && $9 != "NA" && $9 + 0 > excl + 0) next
         n[k]++; v[k, n[k]] = $7 + 0
         kr = k SUBSEP $5; n[kr]++; v[kr, n[kr]] = $7 + 0; if ($5 + 0 > maxr) maxr = $5 + 0
     }
@@ -342,26 +373,61 @@ awk -F'\t' -v shape="$SHAPE" -v types="$TYPES" -v threads="$THREADS" -v ppltypes
                 a = med(kl); b = med(kb)
                 if (!hdr) {
                     printf "\n### %s (tok/s, median of the kept repetitions; %s)\n\n", p, p == "decode" ? "bench_decode -p 0 -n 32 vs llama-bench -p 0 -n 32" : "bench_decode -p 512 -n 0 vs llama-bench -p 512 -n 0"
-                    printf "| model | threads | lrq | llama.cpp | lrq / llama.cpp | paired ratio | kept samples (lrq, llama.cpp) |%s\n", p == "decode" ? " weight GB/s (lrq, llama.cpp) | lrq matmul-only ms/token |" : ""
-                    printf "|---|---|---|---|---|---|---|%s\n", p == "decode" ? "---|---|" : ""
+                    printf "| model | threads | lrq | llama.cpp | lrq / llama.cpp | paired ratio | kept samples (lrq, llama.cpp) |%s\n", p == "decode" ? " MB read per token | weight GB/s (lrq, llama.cpp) | lrq: of read roofline, of copy bandwidth | lrq matmul-only ms/token |" : ""
+                    printf "|---|---|---|---|---|---|---|%s\n", p == "decode" ? "---|---|---|---|" : ""
                     hdr = 1
                 }
-                label = T[i] ~ /[A-Z]/ ? T[i] " (llama-quantize)" : toupper(T[i]) " (mkrand)"
+                label = T[i] ~ /^lq/ ? T[i] " (lrq quantize --recipe recipes/speed-" substr(T[i], 3) "bit.recipe)" : T[i] ~ /[A-Z]/ ? T[i] " (llama-quantize)" : toupper(T[i]) " (mkrand)"
                 printf "| %s random %s | %s | %s | %s | %s | %s | %s, %s |", shape, label, H[j], cell(a, "%.2f"), cell(b, "%.2f"), ratio(a, b), paired(kl, kb), kept(kl), kept(kb)
                 if (p == "decode") {
                     sb = lastsb[T[i]]
+                    rb = med("membw" SUBSEP "lrq" SUBSEP "f32" SUBSEP H[j] SUBSEP "gbs"); cb = med("membw" SUBSEP "lrq" SUBSEP "f32" SUBSEP H[j] SUBSEP "copy_gbs")
+                    printf " %s |", (sb > 0 ? sprintf("%.1f", sb * 1e-6) : "–")
                     printf " %s, %s |", ((sb > 0 && a > 0) ? sprintf("%.1f", a * sb * 1e-9) : "–"), ((sb > 0 && b > 0) ? sprintf("%.1f", b * sb * 1e-9) : "–")
+                    printf " %s, %s |", ((sb > 0 && a > 0 && rb > 0) ? sprintf("%.0f%%", 100 * a * sb * 1e-9 / rb) : "–"), ((sb > 0 && a > 0 && cb > 0) ? sprintf("%.0f%%", 100 * a * sb * 1e-9 / cb) : "–")
                     printf " %s |", cell(med(p SUBSEP "lrq" SUBSEP T[i] SUBSEP H[j] SUBSEP "matvec_ms"), "%.1f")
                 }
                 printf "\n"
             }
         }
+        # lrq's own low-bit files against llama.cpp's low-bit files (different files: the ratio of speeds)
+        for (part = 1; part <= 2; part++) {
+            p = part == 1 ? "decode" : "prefill"
+            hdr = 0
+            for (i = 1; i <= nt; i++) {
+                if (T[i] !~ /^lq/) continue
+                for (j = 1; j <= nh; j++) {
+                    kl = p SUBSEP "lrq" SUBSEP T[i] SUBSEP H[j] SUBSEP "tps"
+                    if (!all[kl]) continue
+                    for (x = 1; x <= nt; x++) {
+                        if (T[x] !~ /^(Q2_K|IQ2_XS|IQ2_XXS|IQ2_S|Q3_K_S|Q4_0|Q4_K_M)$/) continue
+                        kb = p SUBSEP "llama" SUBSEP T[x] SUBSEP H[j] SUBSEP "tps"; kq = p SUBSEP "lrq" SUBSEP T[x] SUBSEP H[j] SUBSEP "tps"
+                        if (!all[kb] && !all[kq]) continue
+                        if (!hdr) {
+                            printf "\n### %s: lrq on its own files (lq2/lq3/lq4, recipes/speed-Nbit.recipe) against llama.cpp on its files\n\n", p
+                            printf "| lrq file | threads | lrq tok/s | against | llama.cpp tok/s | ratio | paired ratio | lrq on that file | ratio to it |\n|---|---|---|---|---|---|---|---|---|\n"
+                            hdr = 1
+                        }
+                        a = med(kl); b = med(kb); q = med(kq)
+                        printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", T[i], H[j], cell(a, "%.2f"), T[x], cell(b, "%.2f"), ratio(a, b), paired(kl, kb), cell(q, "%.2f"), ratio(a, q)
+                    }
+                }
+            }
+        }
         hdr = 0
         for (j = 1; j <= nh; j++) {
-            k = "membw" SUBSEP "lrq" SUBSEP "f32" SUBSEP H[j] SUBSEP "gbs"
+            k = "membw" SUBSEP "lrq" SUBSEP "f32" SUBSEP H[j] SUBSEP "gbs"; kc = "membw" SUBSEP "lrq" SUBSEP "f32" SUBSEP H[j] SUBSEP "copy_gbs"
             if (!all[k]) continue
-            if (!hdr) { printf "\n### roofline: read bandwidth of the F32 dot kernel over 1 GiB (bench_decode --membw 1024)\n\n| threads | GB/s (median) | kept samples |\n|---|---|---|\n"; hdr = 1 }
-            printf "| %s | %s | %s |\n", H[j], cell(med(k), "%.1f"), kept(k)
+            if (!hdr) { printf "\n### roofline: read bandwidth of the F32 dot kernel and copy bandwidth (memcpy, bytes copied per second) over 1 GiB (bench_decode --membw 1024), alternating, in every decode round\n\n| threads | read GB/s (median) | copy GB/s (median) | kept samples |\n|---|---|---|---|\n"; hdr = 1 }
+            printf "| %s | %s | %s | %s |\n", H[j], cell(med(k), "%.1f"), cell(med(kc), "%.1f"), kept(k)
+        }
+        hdr = 0
+        for (i = 1; i <= nt; i++) for (tool = 1; tool <= 2; tool++) {
+            tn = tool == 1 ? "lrq" : "llama"
+            k = "quantize" SUBSEP tn SUBSEP T[i] SUBSEP 2 SUBSEP "seconds"
+            if (!all[k]) continue
+            if (!hdr) { printf "\n### quantization time (made in this run from the f16 file, 2 threads)\n\n| file | tool | seconds |\n|---|---|---|\n"; hdr = 1 }
+            printf "| %s | %s | %s |\n", T[i], tn == "lrq" ? "lrq quantize" : "llama-quantize", cell(med(k), "%.0f")
         }
         hdr = 0
         for (i = 1; i <= np; i++) {
