@@ -24,6 +24,9 @@
  * normal activations, and with 1/64 of the values 20x larger): relative
  * error of y over 2048 rows.
  *
+ * Then prefill: 512 tokens through (up to) 8960 rows, the tile kernel
+ * (lrq_q8p_matmul) against one lrq_q8p_matvec per token (one thread).
+ *
  * With K > 1 (6th argument), also K replicas (K parameter sets sharing the
  * codes, one thread): lrq_q8p_matvec_k (codes read once per 4 sets)
  * against K separate lrq_q8p_matvec passes, paired ratio.
@@ -276,6 +279,42 @@ static void replicas(bench_t *b, int K, int runs) {
     for (int k = 0; k < K; k++) free(yk[k]);
 }
 
+/* Prefill: ntok tokens through the first min(ne1, 8960) rows (one
+ * thread): lrq_q8p_matmul (the tile kernel, 4 tokens per read of a row's
+ * codes) against lrq_q8p_matvec once per token, paired ratio; the
+ * activations are quantized beforehand (not timed). */
+static void prefill(bench_t *b, int ntok, int runs) {
+    const int64_t rows = b->ne1 < 8960 ? b->ne1 : 8960;
+    lrq_q8p_act *acts = malloc(sizeof *acts * (size_t)ntok);
+    uint8_t *bufs = malloc(b->act_bytes * (size_t)ntok);
+    float *x = malloc((size_t)b->ne0 * 4), *y = malloc((size_t)ntok * (size_t)rows * 4);
+    if (!acts || !bufs || !x || !y) {
+        fprintf(stderr, "bench_lq_dot: no memory for the prefill run\n");
+        free(acts), free(bufs), free(x), free(y);
+        return;
+    }
+    for (int t = 0; t < ntok; t++) {
+        for (int64_t j = 0; j < b->ne0; j++) x[j] = nrand();
+        lrq_q8p_quantize(b->bits, b->ne0, b->group, x, bufs + (size_t)t * b->act_bytes, b->act_bytes, &acts[t]);
+    }
+    double tt[64], tr[64], ratio[64];
+    for (int r = 0; r <= runs; r++) { /* run 0: warm-up */
+        const double t0 = now();
+        lrq_q8p_matmul(b->q8p_kern, b->ne0, rows, b->codes, &b->qp, acts, ntok, 0, rows, y, (size_t)rows);
+        const double t1 = now();
+        for (int t = 0; t < ntok; t++)
+            lrq_q8p_matvec(b->q8p_kern, b->ne0, rows, b->codes, &b->qp, &acts[t], 0, rows, y + (size_t)t * (size_t)rows);
+        const double t2 = now();
+        if (r > 0) tt[r - 1] = t1 - t0, tr[r - 1] = t2 - t1, ratio[r - 1] = (t2 - t1) / (t1 - t0);
+    }
+    const double mt = median(tt, runs), mr = median(tr, runs);
+    printf("\nprefill, %d tokens x %lld rows (1 thread): matmul (tile) %.1f ms = %.2f ns per (row, token); matvec per"
+           " token %.1f ms = %.2f ns; paired speed-up %.2f\n",
+           ntok, (long long)rows, mt * 1e3, mt / ((double)ntok * rows) * 1e9, mr * 1e3,
+           mr / ((double)ntok * rows) * 1e9, median(ratio, runs));
+    free(acts), free(bufs), free(x), free(y);
+}
+
 /* RTN, asymmetric min-max per group (w = s (q - z)), of rows x ne0 floats
  * w into packed codes (rows of rb bytes) and scale/zero planes. */
 static void rtn(int bits, int32_t group, int64_t ne0, int64_t rows, const float *w, uint8_t *codes, size_t rb,
@@ -466,6 +505,7 @@ int main(int argc, char **argv) {
         }
     }
     if (K > 1) replicas(&b, K, runs);
+    prefill(&b, 512, runs < 5 ? runs : 5);
     accuracy(bits, group, ne0);
     if (argc > 8) model_accuracy(bits, group, argv[7], argv[8]);
     return 0;

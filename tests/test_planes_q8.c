@@ -441,14 +441,20 @@ static void test_replicas(void) {
 
 /* Batched form: lrq_q8p_matmul equals lrq_q8p_matvec of each token bit for
  * bit, at every level (tile kernel or rows per token), for 1..9 tokens
- * (whole tiles and rests), bits 2/3/4, symmetric and not, a row range;
+ * (whole tiles and rests), bits 2/3/4, symmetric and not, a row range, 21
+ * rows (a 16-row batch and a rest), three shapes (whole chunks; a partial
+ * last chunk with a per-row group and with group 96);
  * entries outside the range untouched; token and stride errors. */
 static void test_matmul(void) {
-    const int64_t ne0 = 320, ne1 = 21;
-    const int32_t group = 64;
-    const int64_t ng = ne0 / group;
+    /* 320 x g64: whole chunks; 1056 per-row and 1056 x g96: a partial last chunk, the general scale path */
+    static const int64_t NE0[3] = {320, 1056, 1056};
+    static const int32_t GROUP[3] = {64, 1056, 96};
     enum { NT = 9 };
+    for (int sh = 0; sh < 3; sh++)
     for (int bits = 2; bits <= 4; bits++) {
+        const int64_t ne0 = NE0[sh], ne1 = 21;
+        const int32_t group = GROUP[sh];
+        const int64_t ng = ne0 / group;
         size_t rb;
         lrq_planes_row_bytes(bits, ne0, &rb);
         uint8_t *codes = malloc(rb * (size_t)ne1), *q = malloc((size_t)ne0);

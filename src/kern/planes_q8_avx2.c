@@ -18,7 +18,9 @@
  *  - a partial last chunk (bits 2, 4) and the last chunk of 3-bit codes
  *    (whose 16-byte loads reach 4 bytes past a chunk) are copied to a zeroed
  *    buffer first, so no load reads past the row.
- * Float order differs from the reference; tests/test_planes_q8.c bounds it. */
+ * The tile form unpacks each chunk of codes once for four tokens, each
+ * token getting dot's operations. Float order differs from the reference;
+ * tests/test_planes_q8.c bounds it. */
 #include "kern/planes_q8.h"
 
 #include <immintrin.h>
@@ -80,12 +82,17 @@ INLINE __m256i lanes24(int bits, __m256i v, const int8_t *a) {
     return _mm256_madd_epi16(s, _mm256_set1_epi16(1));
 }
 
-/* bits 2 and 4: chunks of 64 code bytes (256 / 128 values), two halves each. */
-INLINE float dot24(int bits, const lrq_q8p_act *act, const uint8_t *row, const float *scale, const float *zero,
-                   float offset) {
-    const int64_t n = act->n, ng = n / act->group, cv = bits == 2 ? 256 : 128, nc = act->n_pad / cv;
+/* bits 2 and 4: chunks of 64 code bytes (256 / 128 values), two halves
+ * each; for NT activations at once (NT 1: dot; 4: the tile form, each
+ * chunk of codes loaded and masked once for all of them; acts[a] may
+ * repeat): y[a] = the row with acts[a], each with exactly the operations
+ * it gets alone (so the tile form is dot bit for bit). */
+INLINE void dot24(int bits, int NT, const lrq_q8p_act *const *acts, const uint8_t *row, const float *scale,
+                  const float *zero, float offset, float *y) {
+    const int64_t n = acts[0]->n, ng = n / acts[0]->group, cv = bits == 2 ? 256 : 128, nc = acts[0]->n_pad / cv;
     const int64_t rb = n * bits / 8;
-    __m256 acc0 = _mm256_setzero_ps(), acc1 = acc0;
+    __m256 acc0[4], acc1[4];
+    for (int t = 0; t < NT; t++) acc0[t] = acc1[t] = _mm256_setzero_ps();
     uint8_t last[64];
     for (int64_t c = 0; c < nc; c++) {
         const uint8_t *p = row + c * 64;
@@ -94,11 +101,15 @@ INLINE float dot24(int bits, const lrq_q8p_act *act, const uint8_t *row, const f
             memcpy(last, p, (size_t)(rb - c * 64));
             p = last;
         }
-        const int8_t *a = act->qs + c * cv;
-        acc0 = apply8(act, c * 16, ng, scale, lanes24(bits, ld(p), a), acc0);
-        acc1 = apply8(act, c * 16 + 8, ng, scale, lanes24(bits, ld(p + 32), a + 32), acc1);
+        const __m256i v0 = ld(p), v1 = ld(p + 32);
+        for (int t = 0; t < NT; t++) {
+            const int8_t *a = acts[t]->qs + c * cv;
+            acc0[t] = apply8(acts[t], c * 16, ng, scale, lanes24(bits, v0, a), acc0[t]);
+            acc1[t] = apply8(acts[t], c * 16 + 8, ng, scale, lanes24(bits, v1, a + 32), acc1[t]);
+        }
     }
-    return hsum8(_mm256_add_ps(acc0, acc1)) - zero_term(act, ng, scale, zero, offset);
+    for (int t = 0; t < NT; t++)
+        y[t] = hsum8(_mm256_add_ps(acc0[t], acc1[t])) - zero_term(acts[t], ng, scale, zero, offset);
 }
 
 /* 32 3-bit codes from the 12 bytes at p (16 readable) as bytes in element order. */
@@ -113,10 +124,12 @@ INLINE __m256i spread3(const uint8_t *p) {
                            _mm256_and_si256(_mm256_slli_epi16(t, 5), _mm256_set1_epi16(0x0700)));
 }
 
-static float dot3(const lrq_q8p_act *act, const uint8_t *row, const float *scale, const float *zero, float offset) {
-    const int64_t n = act->n, ng = n / act->group, nc = act->n_pad / 128, rb = n * 3 / 8;
+INLINE void dot3(int NT, const lrq_q8p_act *const *acts, const uint8_t *row, const float *scale, const float *zero,
+                 float offset, float *y) {
+    const int64_t n = acts[0]->n, ng = n / acts[0]->group, nc = acts[0]->n_pad / 128, rb = n * 3 / 8;
     const __m256i ones = _mm256_set1_epi16(1);
-    __m256 acc0 = _mm256_setzero_ps(), acc1 = acc0;
+    __m256 acc0[4], acc1[4];
+    for (int t = 0; t < NT; t++) acc0[t] = acc1[t] = _mm256_setzero_ps();
     uint8_t last[64];
     for (int64_t c = 0; c < nc; c++) {
         const uint8_t *p = row + c * 48;
@@ -125,22 +138,35 @@ static float dot3(const lrq_q8p_act *act, const uint8_t *row, const float *scale
             memcpy(last, p, (size_t)(rb - c * 48));
             p = last;
         }
-        const int8_t *a = act->qs + c * 128;
-        for (int q = 0; q < 4; q++) { /* 32 codes (12 bytes) per step */
-            const __m256i I = _mm256_madd_epi16(_mm256_maddubs_epi16(spread3(p + 12 * q), ld(a + 32 * q)), ones);
-            if (q & 1) acc1 = apply8(act, c * 32 + 8 * q, ng, scale, I, acc1);
-            else acc0 = apply8(act, c * 32 + 8 * q, ng, scale, I, acc0);
+        for (int q = 0; q < 4; q++) { /* 32 codes (12 bytes) per step, spread once for every activation */
+            const __m256i sp = spread3(p + 12 * q);
+            for (int t = 0; t < NT; t++) {
+                const int8_t *a = acts[t]->qs + c * 128;
+                const __m256i I = _mm256_madd_epi16(_mm256_maddubs_epi16(sp, ld(a + 32 * q)), ones);
+                if (q & 1) acc1[t] = apply8(acts[t], c * 32 + 8 * q, ng, scale, I, acc1[t]);
+                else acc0[t] = apply8(acts[t], c * 32 + 8 * q, ng, scale, I, acc0[t]);
+            }
         }
     }
-    return hsum8(_mm256_add_ps(acc0, acc1)) - zero_term(act, ng, scale, zero, offset);
+    for (int t = 0; t < NT; t++)
+        y[t] = hsum8(_mm256_add_ps(acc0[t], acc1[t])) - zero_term(acts[t], ng, scale, zero, offset);
+}
+
+/* One row with NT activations (1 or 4). */
+INLINE void dot_n(int NT, const lrq_q8p_act *const *acts, const uint8_t *row, const float *scale, const float *zero,
+                  float offset, float *y) {
+    switch (acts[0]->bits) {
+    case 2: dot24(2, NT, acts, row, scale, zero, offset, y); break;
+    case 3: dot3(NT, acts, row, scale, zero, offset, y); break;
+    default: dot24(4, NT, acts, row, scale, zero, offset, y); break;
+    }
 }
 
 static float dot(const lrq_q8p_act *act, const uint8_t *row, const float *scale, const float *zero, float offset) {
-    switch (act->bits) {
-    case 2: return dot24(2, act, row, scale, zero, offset);
-    case 3: return dot3(act, row, scale, zero, offset);
-    default: return dot24(4, act, row, scale, zero, offset);
-    }
+    const lrq_q8p_act *acts[1] = {act};
+    float y;
+    dot_n(1, acts, row, scale, zero, offset, &y);
+    return y;
 }
 
 static void rows(const lrq_q8p_act *act, const uint8_t *codes, size_t rb, const float *scale, const float *zero,
@@ -155,7 +181,20 @@ static void dot_k(const lrq_q8p_act *act, const uint8_t *row, int K, const float
     for (int k = 0; k < K; k++) y[k] = dot(act, row, scales[k], zeros ? zeros[k] : NULL, offsets[k]);
 }
 
-static const lrq_q8p_kernels avx2_kernels = {.dot = dot, .rows = rows, .dot_k = dot_k};
+/* Tile form: each row's codes loaded and unpacked once for up to 4 tokens
+ * (a missing one repeats the last: computed, not stored). */
+static void tile(const lrq_q8p_act *acts, int ntok, const uint8_t *codes, size_t rb, const float *scale,
+                 const float *zero, size_t ng, float offset, int64_t nrows, float *y, size_t ys) {
+    const lrq_q8p_act *ap[4];
+    for (int t = 0; t < 4; t++) ap[t] = &acts[t < ntok ? t : ntok - 1];
+    for (int64_t r = 0; r < nrows; r++) {
+        float o[4];
+        dot_n(4, ap, codes + (size_t)r * rb, scale + (size_t)r * ng, zero ? zero + (size_t)r * ng : NULL, offset, o);
+        for (int t = 0; t < ntok; t++) y[(size_t)t * ys + (size_t)r] = o[t];
+    }
+}
+
+static const lrq_q8p_kernels avx2_kernels = {.dot = dot, .rows = rows, .dot_k = dot_k, .tile = tile};
 
 /* The AVX2 kernels (contracts in kern/planes_q8.h); only for
  * kern/planes_q8.c, which hands them out by level. */

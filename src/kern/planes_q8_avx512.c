@@ -94,28 +94,6 @@ INLINE __m512i lanes2(__m512i v, const int8_t *a) {
     return _mm512_dpbusd_epi32(I, _mm512_and_si512(_mm512_srli_epi16(v, 6), m3), _mm512_load_si512(a + 192));
 }
 
-INLINE __m512 dot2(const lrq_q8p_act *act, const uint8_t *row, const float *scale, const float *zero, float offset,
-                  int lpg, size_t pfd) {
-    const int64_t n = act->n, ng = n / act->group, nfull = n / 256, rb = n / 4;
-    __m512 acc0 = _mm512_setzero_ps(), acc1 = acc0;
-    int64_t c = 0;
-    for (; c + 2 <= nfull; c += 2) { /* two independent FMA chains */
-        _mm_prefetch((const char *)row + c * 64 + pfd, _MM_HINT_T0);
-        _mm_prefetch((const char *)row + c * 64 + 64 + pfd, _MM_HINT_T0);
-        acc0 = apply(act, c * 16, ng, scale, lanes2(_mm512_loadu_si512(row + c * 64), act->qs + c * 256), acc0, lpg);
-        acc1 = apply(act, c * 16 + 16, ng, scale, lanes2(_mm512_loadu_si512(row + c * 64 + 64), act->qs + c * 256 + 256),
-                     acc1, lpg);
-    }
-    if (c < nfull) {
-        acc0 = apply(act, c * 16, ng, scale, lanes2(_mm512_loadu_si512(row + c * 64), act->qs + c * 256), acc0, lpg);
-        c++;
-    }
-    if (c * 256 < n) /* a partial last chunk: masked load, general scales */
-        acc1 = apply16(act, c * 16, ng, scale,
-                       lanes2(_mm512_maskz_loadu_epi8(first_bytes(rb - c * 64), row + c * 64), act->qs + c * 256), acc1);
-    return sub_zero_term(act, ng, scale, zero, offset, _mm512_add_ps(acc0, acc1));
-}
-
 /* Lane sums of one 64-byte vector of 4-bit codes with the 128 slots at a. */
 INLINE __m512i lanes4(__m512i v, const int8_t *a) {
     const __m512i m15 = _mm512_set1_epi8(15);
@@ -123,26 +101,40 @@ INLINE __m512i lanes4(__m512i v, const int8_t *a) {
     return _mm512_dpbusd_epi32(I, _mm512_and_si512(_mm512_srli_epi16(v, 4), m15), _mm512_load_si512(a + 64));
 }
 
-INLINE __m512 dot4(const lrq_q8p_act *act, const uint8_t *row, const float *scale, const float *zero, float offset,
-                  int lpg, size_t pfd) {
-    const int64_t n = act->n, ng = n / act->group, nfull = n / 128, rb = n / 2;
-    __m512 acc0 = _mm512_setzero_ps(), acc1 = acc0;
+/* bits 2 and 4 (CV values per 64-byte chunk), for NT activations at once
+ * (NT 1: dot; 4: the tile form, each chunk of codes loaded once and its
+ * fields masked out once for all of them; acts[a] may repeat): out[a] =
+ * the lane vector of the row with acts[a]. Every activation gets exactly
+ * the operations it gets alone, so the tile form is dot bit for bit. */
+INLINE void dot24(int bits, int NT, const lrq_q8p_act *const *acts, const uint8_t *row, const float *scale,
+                  const float *zero, float offset, int lpg, size_t pfd, __m512 *out) {
+    const int64_t cv = bits == 2 ? 256 : 128;
+    const int64_t n = acts[0]->n, ng = n / acts[0]->group, nfull = n / cv, rb = n * bits / 8;
+    __m512 acc0[4], acc1[4];
+    for (int a = 0; a < NT; a++) acc0[a] = acc1[a] = _mm512_setzero_ps();
+#define LANES(v, a, off) (bits == 2 ? lanes2(v, acts[a]->qs + (off)) : lanes4(v, acts[a]->qs + (off)))
     int64_t c = 0;
-    for (; c + 2 <= nfull; c += 2) {
+    for (; c + 2 <= nfull; c += 2) { /* two independent FMA chains */
         _mm_prefetch((const char *)row + c * 64 + pfd, _MM_HINT_T0);
         _mm_prefetch((const char *)row + c * 64 + 64 + pfd, _MM_HINT_T0);
-        acc0 = apply(act, c * 16, ng, scale, lanes4(_mm512_loadu_si512(row + c * 64), act->qs + c * 128), acc0, lpg);
-        acc1 = apply(act, c * 16 + 16, ng, scale, lanes4(_mm512_loadu_si512(row + c * 64 + 64), act->qs + c * 128 + 128),
-                     acc1, lpg);
+        const __m512i v0 = _mm512_loadu_si512(row + c * 64), v1 = _mm512_loadu_si512(row + c * 64 + 64);
+        for (int a = 0; a < NT; a++) {
+            acc0[a] = apply(acts[a], c * 16, ng, scale, LANES(v0, a, c * cv), acc0[a], lpg);
+            acc1[a] = apply(acts[a], c * 16 + 16, ng, scale, LANES(v1, a, c * cv + cv), acc1[a], lpg);
+        }
     }
     if (c < nfull) {
-        acc0 = apply(act, c * 16, ng, scale, lanes4(_mm512_loadu_si512(row + c * 64), act->qs + c * 128), acc0, lpg);
+        const __m512i v0 = _mm512_loadu_si512(row + c * 64);
+        for (int a = 0; a < NT; a++) acc0[a] = apply(acts[a], c * 16, ng, scale, LANES(v0, a, c * cv), acc0[a], lpg);
         c++;
     }
-    if (c * 128 < n)
-        acc1 = apply16(act, c * 16, ng, scale,
-                       lanes4(_mm512_maskz_loadu_epi8(first_bytes(rb - c * 64), row + c * 64), act->qs + c * 128), acc1);
-    return sub_zero_term(act, ng, scale, zero, offset, _mm512_add_ps(acc0, acc1));
+    if (c * cv < n) { /* a partial last chunk: masked load, general scales */
+        const __m512i v0 = _mm512_maskz_loadu_epi8(first_bytes(rb - c * 64), row + c * 64);
+        for (int a = 0; a < NT; a++) acc1[a] = apply16(acts[a], c * 16, ng, scale, LANES(v0, a, c * cv), acc1[a]);
+    }
+#undef LANES
+    for (int a = 0; a < NT; a++)
+        out[a] = sub_zero_term(acts[a], ng, scale, zero, offset, _mm512_add_ps(acc0[a], acc1[a]));
 }
 
 /* 64 3-bit codes (the half h of a 48-byte chunk v: bytes 24h .. 24h+23) as
@@ -156,31 +148,36 @@ INLINE __m512i spread3(__m512i v, __m512i widx) {
                            _mm512_and_si512(_mm512_slli_epi16(t, 5), _mm512_set1_epi16(0x0700)));
 }
 
-INLINE __m512 dot3(const lrq_q8p_act *act, const uint8_t *row, const float *scale, const float *zero, float offset,
-                  int lpg, size_t pfd) {
-    const int64_t n = act->n, ng = n / act->group, nc = act->n_pad / 128, rb = n * 3 / 8;
+INLINE void dot3(int NT, const lrq_q8p_act *const *acts, const uint8_t *row, const float *scale, const float *zero,
+                 float offset, int lpg, size_t pfd, __m512 *out) {
+    const int64_t n = acts[0]->n, ng = n / acts[0]->group, nc = acts[0]->n_pad / 128, rb = n * 3 / 8;
     /* lane l of half h takes words 12h + 3l .. 12h + 3l + 3 (bytes 24h + 6l ..) to its words 0..3 */
     static const int16_t W0[32] = {0, 1, 2, 3, 0, 0, 0, 0, 3, 4, 5, 6, 0, 0, 0, 0,
                                    6, 7, 8, 9, 0, 0, 0, 0, 9, 10, 11, 12, 0, 0, 0, 0};
     const __m512i w0 = _mm512_loadu_si512(W0);
     const __m512i w1 = _mm512_add_epi16(w0, _mm512_set1_epi16(12));
-    __m512 acc0 = _mm512_setzero_ps(), acc1 = acc0;
+    __m512 acc0[4], acc1[4];
+    for (int a = 0; a < NT; a++) acc0[a] = acc1[a] = _mm512_setzero_ps();
     for (int64_t c = 0; c < nc; c++) {
         const int full = (c + 1) * 128 <= n;
         _mm_prefetch((const char *)row + c * 48 + pfd, _MM_HINT_T0);
         const __m512i v = _mm512_maskz_loadu_epi8(first_bytes(full ? 48 : rb - c * 48), row + c * 48);
-        const int8_t *a = act->qs + c * 128;
-        const __m512i I0 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), spread3(v, w0), _mm512_load_si512(a));
-        const __m512i I1 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), spread3(v, w1), _mm512_load_si512(a + 64));
-        if (full) {
-            acc0 = apply(act, c * 32, ng, scale, I0, acc0, lpg);
-            acc1 = apply(act, c * 32 + 16, ng, scale, I1, acc1, lpg);
-        } else {
-            acc0 = apply16(act, c * 32, ng, scale, I0, acc0);
-            acc1 = apply16(act, c * 32 + 16, ng, scale, I1, acc1);
+        const __m512i s0 = spread3(v, w0), s1 = spread3(v, w1);
+        for (int a = 0; a < NT; a++) {
+            const int8_t *q = acts[a]->qs + c * 128;
+            const __m512i I0 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), s0, _mm512_load_si512(q));
+            const __m512i I1 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), s1, _mm512_load_si512(q + 64));
+            if (full) {
+                acc0[a] = apply(acts[a], c * 32, ng, scale, I0, acc0[a], lpg);
+                acc1[a] = apply(acts[a], c * 32 + 16, ng, scale, I1, acc1[a], lpg);
+            } else {
+                acc0[a] = apply16(acts[a], c * 32, ng, scale, I0, acc0[a]);
+                acc1[a] = apply16(acts[a], c * 32 + 16, ng, scale, I1, acc1[a]);
+            }
         }
     }
-    return sub_zero_term(act, ng, scale, zero, offset, _mm512_add_ps(acc0, acc1));
+    for (int a = 0; a < NT; a++)
+        out[a] = sub_zero_term(acts[a], ng, scale, zero, offset, _mm512_add_ps(acc0[a], acc1[a]));
 }
 
 /* Software prefetch about PF_BYTES of codes ahead: the code bytes one line
@@ -207,14 +204,23 @@ INLINE float hsum_one(__m512 v) {
     return _mm_cvtss_f32(_mm_add_ss(c, _mm_movehdup_ps(c)));
 }
 
+/* The lane vector of one row with one activation (what dot sums). */
+INLINE __m512 row_vec(int bits, int lpg, const lrq_q8p_act *act, const uint8_t *row, const float *scale,
+                      const float *zero, float offset, size_t pfd) {
+    const lrq_q8p_act *acts[1] = {act};
+    __m512 v;
+    if (bits == 3) dot3(1, acts, row, scale, zero, offset, lpg, pfd, &v);
+    else dot24(bits, 1, acts, row, scale, zero, offset, lpg, pfd, &v);
+    return v;
+}
+
 /* Rows [0, nrows) of a matrix: codes rows of rb bytes, parameter rows of ng
  * floats; one instantiation per (bits, lanes per group), so the row loop
  * has no call or dispatch in it. Rows go 16 at a time: their lane vectors
  * are summed together (lrq_hsum16x16), which takes the horizontal sums off
  * each row's critical path. */
-#define ROW_VEC(B, LPG, r)                                                                                     \
-    dot##B(act, codes + (size_t)(r) * rb, scale + (size_t)(r) * ng, zero ? zero + (size_t)(r) * ng : NULL, offset, \
-           LPG, pfd)
+#define ROW_VEC(B, LPG, r) row_vec(B, LPG, act, codes + (size_t)(r) * rb, scale + (size_t)(r) * ng, \
+                                   zero ? zero + (size_t)(r) * ng : NULL, offset, pfd)
 #define PF_PARAMS(r)                                                                                           \
     do {                                                                                                       \
         if ((r) + pf_rows < nrows)                                                                             \
@@ -264,13 +270,64 @@ static void rows(const lrq_q8p_act *act, const uint8_t *codes, size_t rb, const 
 }
 #undef ROWS
 #undef ROW_VEC
-#undef PF_PARAMS
 
 static float dot(const lrq_q8p_act *act, const uint8_t *row, const float *scale, const float *zero, float offset) {
     float y;
     rows(act, row, 0, scale, zero, 0, offset, 1, &y);
     return y;
 }
+
+/* Tile form: rows [0, nrows) with ntok (1..4) activations, each chunk of
+ * a row's codes loaded and unpacked once for all four (a missing token
+ * repeats the last one: computed, not stored); 16 rows per token through
+ * one lrq_hsum16x16, as `rows` does, so every output is dot bit for bit. */
+INLINE void tile_body(int bits, int lpg, const lrq_q8p_act *const *ap, int ntok, const uint8_t *codes, size_t rb,
+                      const float *scale, const float *zero, size_t ng, float offset, int64_t nrows, float *y,
+                      size_t ys) {
+    const int64_t pf_rows = (int64_t)(PF_BYTES / rb) + 1;
+    const size_t pfd = (size_t)pf_rows * rb;
+    const __m512i order = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
+    int64_t r = 0;
+    __m512 v[4][16];
+    for (; r < nrows; r++) {
+        PF_PARAMS(r);
+        const uint8_t *row = codes + (size_t)r * rb;
+        const float *sc = scale + (size_t)r * ng, *ze = zero ? zero + (size_t)r * ng : NULL;
+        __m512 o[4];
+        if (bits == 3) dot3(4, ap, row, sc, ze, offset, lpg, pfd, o);
+        else dot24(bits, 4, ap, row, sc, ze, offset, lpg, pfd, o);
+        const int i = (int)(r & 15);
+        for (int a = 0; a < 4; a++) v[a][i] = o[a];
+        if (i == 15)
+            for (int a = 0; a < ntok; a++)
+                _mm512_storeu_ps(y + (size_t)a * ys + (size_t)(r - 15), _mm512_permutexvar_ps(order, lrq_hsum16x16(v[a])));
+    }
+    for (int64_t q = nrows & ~(int64_t)15; q < nrows; q++)
+        for (int a = 0; a < ntok; a++) y[(size_t)a * ys + (size_t)q] = hsum_one(v[a][q & 15]);
+}
+
+static void tile(const lrq_q8p_act *acts, int ntok, const uint8_t *codes, size_t rb, const float *scale,
+                 const float *zero, size_t ng, float offset, int64_t nrows, float *y, size_t ys) {
+    const lrq_q8p_act *ap[4];
+    for (int a = 0; a < 4; a++) ap[a] = &acts[a < ntok ? a : ntok - 1];
+    const int32_t lpg = acts[0].group / acts[0].lane_vals;
+    const int mode = lpg == 2 || lpg == 4 || lpg == 8 ? lpg : lpg % 16 == 0 ? 16 : 0;
+#define T_MODE(B)                                                                                                  \
+    switch (mode) {                                                                                                \
+    case 2: tile_body(B, 2, ap, ntok, codes, rb, scale, zero, ng, offset, nrows, y, ys); break;                    \
+    case 4: tile_body(B, 4, ap, ntok, codes, rb, scale, zero, ng, offset, nrows, y, ys); break;                    \
+    case 8: tile_body(B, 8, ap, ntok, codes, rb, scale, zero, ng, offset, nrows, y, ys); break;                    \
+    case 16: tile_body(B, 16, ap, ntok, codes, rb, scale, zero, ng, offset, nrows, y, ys); break;                  \
+    default: tile_body(B, 0, ap, ntok, codes, rb, scale, zero, ng, offset, nrows, y, ys); break;                   \
+    }
+    switch (acts[0].bits) {
+    case 2: T_MODE(2) break;
+    case 3: T_MODE(3) break;
+    default: T_MODE(4) break;
+    }
+#undef T_MODE
+}
+#undef PF_PARAMS
 
 /* ------------------------------------------------------- K replicas -- */
 
@@ -336,7 +393,7 @@ static void dot_k(const lrq_q8p_act *act, const uint8_t *row, int K, const float
     }
 }
 
-static const lrq_q8p_kernels avx512_kernels = {.dot = dot, .rows = rows, .dot_k = dot_k};
+static const lrq_q8p_kernels avx512_kernels = {.dot = dot, .rows = rows, .dot_k = dot_k, .tile = tile};
 
 /* The AVX-512 (VNNI) kernels (contracts in kern/planes_q8.h); only for
  * kern/planes_q8.c, which hands them out by level. */

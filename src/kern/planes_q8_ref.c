@@ -36,6 +36,12 @@ static void dot_k_ref(const lrq_q8p_act *act, const uint8_t *codes, int K, const
     for (int k = 0; k < K; k++) y[k] = dot_ref(act, codes, scales[k], zeros ? zeros[k] : NULL, offsets[k]);
 }
 
-static const lrq_q8p_kernels ref_kernels = {.dot = dot_ref, .rows = rows_ref, .dot_k = dot_k_ref};
+/* Tile form: dot per (row, token), the specification of every output. */
+static void tile_ref(const lrq_q8p_act *acts, int ntok, const uint8_t *codes, size_t rb, const float *scale,
+                     const float *zero, size_t ng, float offset, int64_t nrows, float *y, size_t ys) {
+    for (int t = 0; t < ntok; t++) rows_ref(&acts[t], codes, rb, scale, zero, ng, offset, nrows, y + (size_t)t * ys);
+}
+
+static const lrq_q8p_kernels ref_kernels = {.dot = dot_ref, .rows = rows_ref, .dot_k = dot_k_ref, .tile = tile_ref};
 
 const lrq_q8p_kernels *lrq_q8p_ref(void) { return &ref_kernels; }
