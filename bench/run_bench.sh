@@ -390,7 +390,7 @@ awk -F'\t' -v shape="$SHAPE" -v types="$TYPES" -v threads="$THREADS" -v ppltypes
                 printf "\n"
             }
         }
-        # lrq's own low-bit files against llama.cpp's low-bit files (different files: the ratio of speeds)
+        # lrq on its own low-bit files against llama.cpp on its low-bit files (different files: the ratio of speeds)
         for (part = 1; part <= 2; part++) {
             p = part == 1 ? "decode" : "prefill"
             hdr = 0
