@@ -232,6 +232,20 @@ static void policy_round(lrq_nn *nn, const lrq_linear *L, const float *x, int64_
     lrq_nn_rows(nn, B, quant_worker, &q);
 }
 
+/* The F32 input x ([B][K]) as linear L's policy rounds it: x itself for
+ * LRQ_ACT_F32 and LRQ_ACT_PARTNER (planes weights with F32 kernels), else
+ * *policy_buf, rounded on first use and shared by the following linears of
+ * the same policy. */
+static const float *policy_input(lrq_nn *nn, const lrq_linear *L, const float *x, int64_t K, int B,
+                                 float **policy_buf) {
+    if (L->act == LRQ_ACT_F32 || L->act == LRQ_ACT_PARTNER) return x;
+    if (!*policy_buf) {
+        *policy_buf = lrq_arena_floats(&nn->arena, (size_t)B * (size_t)K);
+        policy_round(nn, L, x, K, B, *policy_buf);
+    }
+    return *policy_buf;
+}
+
 /* Int8 activations of one (code width, group) for planes weights, shared by
  * the linears of one group of lrq_linear_fwd_n (q/k/v usually need one). */
 typedef struct {
@@ -309,14 +323,7 @@ static void prepare_act(lrq_nn *nn, mm_task *t, const lrq_linear *L, const float
         }
     }
     if (t->planes) { /* the planes kernels take F32 inputs, rounded first by a non-default policy */
-        t->act = x;
-        if (L->act == LRQ_ACT_F16 || L->act == LRQ_ACT_Q8_TOKEN || L->act == LRQ_ACT_INT) {
-            if (!*policy_buf) {
-                *policy_buf = lrq_arena_floats(&nn->arena, (size_t)B * (size_t)K);
-                policy_round(nn, L, x, K, B, *policy_buf);
-            }
-            t->act = *policy_buf;
-        }
+        t->act = policy_input(nn, L, x, K, B, policy_buf);
         t->act_stride = (size_t)K * sizeof(float);
         return;
     }
@@ -329,15 +336,7 @@ static void prepare_act(lrq_nn *nn, mm_task *t, const lrq_linear *L, const float
             t->to_float = tt->to_float;
             t->wrow = lrq_arena_floats(&nn->arena, (size_t)nn->n_threads * (size_t)K);
         }
-        if (L->act == LRQ_ACT_F32) {
-            t->act = x;
-        } else {
-            if (!*policy_buf) {
-                *policy_buf = lrq_arena_floats(&nn->arena, (size_t)B * (size_t)K);
-                policy_round(nn, L, x, K, B, *policy_buf);
-            }
-            t->act = *policy_buf;
-        }
+        t->act = policy_input(nn, L, x, K, B, policy_buf);
         t->act_stride = (size_t)K * sizeof(float);
         return;
     }
