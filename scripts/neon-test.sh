@@ -18,6 +18,11 @@
 # --add-architecture arm64 plus arm64 package lists, absent from e.g. a
 # default Ubuntu amd64 mirror) — more fragile than not needing it.
 #
+# A second, small build ($BUILD_DIR-dotprod: the kernel layers and
+# test_planes_q8 only) uses -march=armv8.2-a+dotprod, so the int8 planes
+# kernels' vdotq_s32 path (Apple M1's) is tested as well as the default
+# armv8-a one (vmull/vmlal), which the main build compiles.
+#
 # Exit status: 0 all passed; 1 a build step or a test failed; 77 the cross
 # tools are missing and were not (or could not be) installed — ctest's
 # SKIP_RETURN_CODE for neon_qemu.
@@ -57,3 +62,14 @@ if ! { cmake -S . -B "$build" -DCMAKE_TOOLCHAIN_FILE=cmake/aarch64-linux-gnu.cma
     exit 1
 fi
 ctest --test-dir "$build" --output-on-failure -j2 || exit 1
+
+dp="$build-dotprod"
+mkdir -p "$dp"
+if ! { cmake -S . -B "$dp" -DCMAKE_TOOLCHAIN_FILE=cmake/aarch64-linux-gnu.cmake -DLRQ_KERN_ONLY=ON \
+        -DCMAKE_BUILD_TYPE=Release -DCMAKE_C_FLAGS=-march=armv8.2-a+dotprod &&
+        cmake --build "$dp" -j2 --target test_planes_q8; } >"$dp/neon-test.log" 2>&1; then
+    tail -n 40 "$dp/neon-test.log" >&2
+    echo "neon-test.sh: the aarch64 dotprod build failed (log: $dp/neon-test.log)" >&2
+    exit 1
+fi
+ctest --test-dir "$dp" --output-on-failure -R '^test_planes_q8$' || exit 1

@@ -6,7 +6,8 @@
  *  - the reference dot against Σ w x^ computed in double, and against the
  *    F32-activation planes reference (kern/planes.h) fed x^, within a
  *    rounding bound derived from the magnitudes of the terms;
- *  - every SIMD level this build and CPU have (AVX2, AVX-512) against the
+ *  - every SIMD level this build and CPU have (AVX2, AVX-512; NEON on
+ *    AArch64, either integer path as the build's flags pick) against the
  *    reference on random shapes with tails: row lengths 32 .. 2080 (partial
  *    last chunks), groups 32, 64, 96, 128, 160, 256 and per-row, symmetric
  *    and asymmetric, offsets 0 and not, bits 2, 3, 4;
@@ -49,11 +50,14 @@ static int cpu_has(const char *isa) {
                __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") &&
                __builtin_cpu_supports("avx512vnni");
 #endif
+#if defined(LRQ_HAVE_NEON)
+    if (strcmp(isa, "neon") == 0) return 1; /* AArch64: Advanced SIMD is base ISA */
+#endif
     return 0;
 }
 
-#define N_LEVELS 3
-static const char *LEVELS[N_LEVELS] = {"scalar", "avx2", "avx512"};
+#define N_LEVELS 4
+static const char *LEVELS[N_LEVELS] = {"scalar", "avx2", "avx512", "neon"};
 
 /* An activation in a malloc'ed buffer (act points into *buf). */
 static int make_act(int bits, int64_t n, int32_t group, const float *x, void **buf, lrq_q8p_act *act) {
@@ -270,6 +274,11 @@ static void test_kernels_random(void) {
     for (int l = 1; l < N_LEVELS; l++)
         if (tested[l]) printf("  %s: %d cases, largest |y - ref| = %.3g of the bound\n", LEVELS[l], tested[l], worst[l]);
         else printf("  (no %s on this CPU or build: its planes_q8 kernel is not tested)\n", LEVELS[l]);
+#if defined(LRQ_HAVE_NEON) && defined(__ARM_FEATURE_DOTPROD)
+    printf("  (neon: this build has __ARM_FEATURE_DOTPROD, the vdotq_s32 path)\n");
+#elif defined(LRQ_HAVE_NEON)
+    printf("  (neon: this build has no __ARM_FEATURE_DOTPROD, the vmull_s8 / vmlal_s8 path)\n");
+#endif
 }
 
 /* One changed code (where |a| is largest) must move every level's result

@@ -16,6 +16,10 @@
 const lrq_q8p_kernels *lrq_q8p_avx2(void);
 const lrq_q8p_kernels *lrq_q8p_avx512(void);
 #endif
+#if defined(LRQ_HAVE_NEON)
+/* planes_q8_neon.c: AArch64 builds (every AArch64 CPU has the level). */
+const lrq_q8p_kernels *lrq_q8p_neon(void);
+#endif
 
 /* Values per layout chunk (one 64-byte code vector for bits 2 and 4; 48
  * bytes of 3-bit codes), and per 32-bit lane of the kernels' sums. */
@@ -118,6 +122,9 @@ const lrq_q8p_kernels *lrq_q8p_get_isa(const char *isa) {
 #if defined(LRQ_HAVE_X86)
     if (strcmp(isa, "avx2") == 0) return lrq_q8p_avx2();
     if (strcmp(isa, "avx512") == 0) return lrq_q8p_avx512();
+#endif
+#if defined(LRQ_HAVE_NEON)
+    if (strcmp(isa, "neon") == 0) return lrq_q8p_neon();
 #endif
     return NULL;
 }
