@@ -131,7 +131,7 @@ typedef struct lrq_q8p_kernels {
 const lrq_q8p_kernels *lrq_q8p_ref(void);
 /* The fastest kernels for this CPU: follows lrq_types_isa() (so LRQ_ISA). */
 const lrq_q8p_kernels *lrq_q8p_get(void);
-/* The kernels of one level ("scalar", "avx2", "avx512") whether or not it
+/* The kernels of one level ("scalar", "avx2", "avx512", "neon") whether or not it
  * is the selected one — for tests and benchmarks; the caller checks that the
  * CPU has it. NULL if this build has none for that level. */
 const lrq_q8p_kernels *lrq_q8p_get_isa(const char *isa);
