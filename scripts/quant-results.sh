@@ -99,6 +99,9 @@ elif [ "$grid" = full ]; then
 else
     die "GRID must be full or small"
 fi
+# size of the full design (for the time estimate of a test run): base + knobs, and up to one combination per knob base
+n_groups=$(wc -w <<< "$groups"); n_knobs=$(wc -w <<< "$knobs"); n_sa=$(wc -w <<< "$knob_sa")
+n_full=$((3 * n_groups * 2 + 2 * n_sa * n_knobs)); n_combo_max=$((2 * n_sa))
 
 # the F32 reference log-probabilities (and PPL), per binary and chunk count
 base=$scratch/base-$bin_sha-n$chunks.kld
@@ -139,8 +142,8 @@ run_one() { # spec bits group sa knob family
     local f=$scratch/$s.gguf rule=${embd_rule//%b/$b} t0 t1 t2
     t0=$(now)
     if ! "$lrq" quantize "$model" "$f" "lq:$s" --tensor-type "$rule" "${extra_rules[@]}" -t "$threads" \
-        > "$scratch/$s.qlog" 2>&1; then
-        echo "quant-results: lrq quantize lq:$s REFUSED: $(tail -1 "$scratch/$s.qlog")" >&2
+        > "$scratch/$s.qlog" 2> "$scratch/$s.qerr"; then
+        echo "quant-results: lrq quantize lq:$s REFUSED: $(tail -1 "$scratch/$s.qerr")" >&2
         return 1
     fi
     t1=$(now)
@@ -216,6 +219,41 @@ if [ "$dry" != 1 ]; then
         run_one "$s" "$b" "$g" "$sa" "combo:$k" combo || echo "quant-results: combination lq:$s refused: skipped" >&2
     done
 fi
+
+# llama.cpp's own files (those golden/ keeps), measured by lrq in the same way as the lq rows: a check of the
+# golden numbers on the same tokens and, for a CHUNKS test run, the comparable reference (REMEASURE=0: skip)
+remeasure() { # type file
+    local t=$1 f=$2 id="gguf:$1|$lrq_id|$chunks" t1 t2 fb nw
+    awk -F'\t' -v id="$id" '$1 == id {f = 1} END {exit !f}' "$tsv" && return 0
+    echo "quant-results: llama.cpp's $t file, measured by lrq" >&2
+    t1=$(now)
+    if ! "$lrq" ppl -m "$f" -c "$ctx" -t "$threads" "${chunk_opt[@]}" --kl-divergence-base "$base" --kl-divergence \
+        > "$scratch/gguf-$t.plog" 2>&1; then
+        echo "quant-results: lrq ppl on $f failed (skipped): $(tail -1 "$scratch/gguf-$t.plog")" >&2
+        return 0
+    fi
+    t2=$(now)
+    fb=$(wc -c < "$f" | tr -d ' ')
+    nw=$(awk -F'\t' '$2 == "lq" {print $12; exit}' "$tsv")
+    awk -v id="$id" -v t="$t" -v fb="$fb" -v nw="$nw" -v t1="$t1" -v t2="$t2" -v lid="$lrq_id" -v ch="$chunks" '
+        /^Mean PPL\(Q\) / {p = $NF} /^Mean ln\(PPL\(Q\)\/PPL\(base\)\)/ {l = $4; le = $6}
+        /^Mean    KLD:/ {kl = $3; ke = $5} /^Same top p:/ {st = $4}
+        END {
+            if (p == "" || kl == "") exit 1
+            printf "%s\tllama.cpp/lrq\t%s\t-\t-\t-\t-\tremeasure\t%.4f\t-\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t-\t%.2f\t-\t%s\t%s\n",
+                id, t, 8 * fb / nw, fb, nw, p, l, le, kl, ke, st, t2 - t1, lid, ch
+        }' "$scratch/gguf-$t.plog" >> "$tsv" || echo "quant-results: cannot read $scratch/gguf-$t.plog (skipped)" >&2
+}
+if [ "$dry" != 1 ] && [ "${REMEASURE:-1}" = 1 ]; then
+    if [ "$key" = zoo-qwen3 ]; then
+        while IFS=$'\t' read -r file t rest; do
+            f=$shared/golden/zoo/ts-qwen3-5M/$file
+            [ "$t" != F32 ] && [ -f "$f" ] && remeasure "$t" "$f"
+        done < <(tail -n +2 "$shared/golden/zoo/ts-qwen3-5M/quality.tsv")
+    else
+        for f in "$shared"/golden/stories260K/s260-*.gguf; do t=${f##*/s260-}; remeasure "${t%.gguf}" "$f"; done
+    fi
+fi
 t_end=$(now)
 
 # DRY: the acceptance and byte-change report only
@@ -229,7 +267,7 @@ fi
 select_rows
 
 # llama.cpp's types from the golden tables (measured by the real llama.cpp v0.5.0)
-n_weights=$(awk -F'\t' 'NR == 2 {print $12}' "$cur")
+n_weights=$(awk -F'\t' '$2 == "lq" {print $12; exit}' "$cur")
 gold=$scratch/golden.tsv
 if [ "$key" = zoo-qwen3 ]; then
     # bpw: size_bytes (the whole file) over the weights; bpw_data: the table's bpw (tensor data)
@@ -259,7 +297,9 @@ fi
 
 # lq rows alone; Pareto fronts (lowest value for its bpw) on KLD (col 16) and on the ln ratio (col 14)
 lq=$scratch/lq.tsv
-tail -n +2 "$cur" > "$lq"
+awk -F'\t' 'NR > 1 && $2 == "lq"' "$cur" > "$lq"
+re=$scratch/remeasured.tsv
+awk -F'\t' 'NR > 1 && $2 == "llama.cpp/lrq"' "$cur" > "$re"
 front() { sort -t$'\t' -k9,9g "$1" | awk -F'\t' -v c="$2" 'BEGIN {best = 1e30} $c != "-" && $c + 0 < best {best = $c + 0; print}'; }
 front "$lq" 16 > "$scratch/front-kld.tsv"
 front "$lq" 14 > "$scratch/front-ln.tsv"
@@ -268,7 +308,8 @@ awk -F'\t' '$3 != "F16" && $3 != "BF16" && $16 != "-" {k = $11 "|" $16; if (k in
     END {for (i = 1; i <= n; i++) {split(r[o[i]], a, "\t"); a[3] = l[o[i]]; s = a[1]; for (j = 2; j <= 23; j++) s = s "\t" a[j]; print s}}' \
     "$gold" > "$scratch/gold-plot.tsv"
 
-{ printf '%s\n' "$header"; cat "$lq" "$gold"; } | cut -f2- > "$out.tsv"
+{ printf '%s\n' "$header"; cat "$lq" "$gold" "$re"; } | cut -f2- > "$out.tsv"
+awk -F'\t' '$3 != "F16" && $3 != "BF16"' "$re" > "$scratch/re-plot.tsv"
 
 plot_to() { # terminal output
     gnuplot <<GP
@@ -284,12 +325,14 @@ set ylabel "mean KLD vs F32"
 plot "$lq" using 9:16 with points pt 7 ps 0.6 lc rgb "#1f77b4" title "lrq lq", \
      "$scratch/front-kld.tsv" using 9:16 with linespoints lw 2 pt 7 ps 0.6 lc rgb "#1f77b4" title "lq Pareto front", \
      "$scratch/gold-plot.tsv" using 9:16 with points pt 5 ps 1 lc rgb "#d62728" title "llama.cpp", \
-     "$scratch/gold-plot.tsv" using 9:16:3 with labels offset 0.6,0.6 left font ",8" tc rgb "#d62728" noenhanced notitle
+     "$scratch/gold-plot.tsv" using 9:16:3 with labels offset 0.6,0.6 left font ",8" tc rgb "#d62728" noenhanced notitle, \
+     "$scratch/re-plot.tsv" using 9:16 with points pt 4 ps 1.4 lc rgb "#d62728" title "llama.cpp file, measured by lrq"
 set ylabel "ln(PPL / PPL_F32)  (rows <= 0 not drawn)"
 plot "$lq" using 9:(\$14 > 0 ? \$14 : 1/0) with points pt 7 ps 0.6 lc rgb "#1f77b4" title "lrq lq", \
      "$scratch/front-ln.tsv" using 9:(\$14 > 0 ? \$14 : 1/0) with linespoints lw 2 pt 7 ps 0.6 lc rgb "#1f77b4" title "lq Pareto front", \
      "$scratch/gold-plot.tsv" using 9:(\$14 > 0 ? \$14 : 1/0) with points pt 5 ps 1 lc rgb "#d62728" title "llama.cpp", \
-     "$scratch/gold-plot.tsv" using 9:(\$14 > 0 ? \$14 : 1/0):3 with labels offset 0.6,0.6 left font ",8" tc rgb "#d62728" noenhanced notitle
+     "$scratch/gold-plot.tsv" using 9:(\$14 > 0 ? \$14 : 1/0):3 with labels offset 0.6,0.6 left font ",8" tc rgb "#d62728" noenhanced notitle, \
+     "$scratch/re-plot.tsv" using 9:(\$14 > 0 ? \$14 : 1/0) with points pt 4 ps 1.4 lc rgb "#d62728" title "llama.cpp file, measured by lrq"
 unset multiplot
 GP
 }
@@ -348,16 +391,16 @@ fmt_row='{printf "| %s | %s | %.3f | %.3f | %.4f | %+.4f | %s | %s |\n", $2, $3,
     echo
     echo "Time per lq config (this machine, $threads threads): quantize $(awk -F'\t' '{s += $19} END {printf "%.2f", s / NR}' "$lq") s,"
     echo "ppl + KLD $(awk -F'\t' '{s += $20} END {printf "%.1f", s / NR}' "$lq") s on $used_chunks chunks (mean over the $n_lq rows; rows kept from an"
-    echo "earlier run of the same binary count with their own times)."
-    awk -F'\t' -v n="$n_lq" -v u="$used_chunks" -v t="$total_chunks" '{q += $19; p += $20}
-        END {if (u != t) printf "Estimated time of the whole text (%d chunks) for these %d configs: %.0f min (%.1f s per config).\n", t, n, (q + p * t / u) / 60, (q + p * t / u) / n}' "$lq"
+    echo "earlier run of the same binary count with their own times; the machine is shared, load average $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo '?') when this was written)."
+    awk -F'\t' -v n="$n_lq" -v u="$used_chunks" -v t="$total_chunks" -v nf="$n_full" -v nc="$n_combo_max" '{q += $19; p += $20}
+        END {c = (q + p * t / u) / n; if (u != t) printf "Estimated time on the whole text (%d chunks): %.1f s per config, so %.0f min for these %d configs and %.0f min for the full design (%d configs + up to %d combinations).\n", t, c, c * n / 60, n, c * (nf + nc) / 60, nf, nc}' "$lq"
     echo
     echo "![PPL and KLD vs bpw](quant-$key.png) ([SVG](quant-$key.svg); every row: [quant-$key.tsv](quant-$key.tsv))"
     echo
     echo "## Design"
     echo
     echo "$n_lq lq configurations instead of the full factorial: (1) the base grid, bits 2/3/4 × group"
-    echo "$(echo "$groups" | sed 's/ r$/ and per row (gr)/; s/ /, /g') × symmetric/asymmetric (defaults otherwise: F16 scales, offset 0, nearest, no"
+    echo "$(echo "$groups" | sed 's/ /, /g; s/, r$/ and per row (gr)/') × symmetric/asymmetric (defaults otherwise: F16 scales, offset 0, nearest, no"
     echo "clipping, uniform grid); (2) each knob alone on bits 2 and 3, group $kg, $(echo "$knob_sa" | sed 's/s/symmetric/; s/a/asymmetric/; s/ / and /'): $(echo "$knobs" | sed 's/ /, /g')"
     echo "— clip search (cs) and fixed clips (c<R>), tensor offset ½ (o0.5) and per-group offsets (og), stochastic"
     echo "rounding (rs) and noise injection of several widths (rz<L>), codebooks per tensor (kt, from the uniform"
@@ -427,6 +470,20 @@ fmt_row='{printf "| %s | %s | %.3f | %.3f | %.4f | %+.4f | %s | %s |\n", $2, $3,
     echo "Pareto front of lq on KLD (no config at most as large is better): $(cut -f3 "$scratch/front-kld.tsv" | sed 's/.*/`&`/' | paste -sd, - | sed 's/,/, /g')."
     echo "On ln(PPL/PPL_F32): $(cut -f3 "$scratch/front-ln.tsv" | sed 's/.*/`&`/' | paste -sd, - | sed 's/,/, /g')."
     echo
+    if [ -s "$re" ]; then
+        echo "## llama.cpp's files measured by lrq"
+        echo
+        echo "The llama.cpp files golden/ keeps, measured by \`lrq ppl --kl-divergence\` exactly as the lq rows ($used_chunks chunks, the"
+        echo "same tokens, exact attention, F32 KV cache), beside the golden numbers (llama.cpp, whole text; its KLD with an F16"
+        echo "KV cache). $([ "$chunks" = all ] && echo "A check of the measurement." || echo "In this test run, these are the reference the lq rows compare with.")"
+        echo
+        echo "| type | bpw | PPL (lrq) | PPL (golden) | ln ratio (lrq) | ln ratio (golden) | KLD (lrq) | KLD (golden) | same top % (lrq) | ppl s |"
+        echo "|---|---|---|---|---|---|---|---|---|---|"
+        sort -t$'\t' -k9,9g "$re" | awk -F'\t' 'FNR == NR {gp[$3] = $13; gl[$3] = $14; gk[$3] = $16; next}
+            {printf "| %s | %.3f | %.4f | %s | %+.4f | %s | %.6f | %s | %s | %.1f |\n", $3, $9, $13, ($3 in gp ? gp[$3] : "-"),
+                $14, ($3 in gl ? sprintf("%+.4f", gl[$3]) : "-"), $16, ($3 in gk ? gk[$3] : "-"), $18, $20}' "$gold" -
+        echo
+    fi
     echo "## All rows (by bpw)"
     echo
     echo "| method | format | bpw | bpw_data | PPL | ln(PPL/PPL_F32) | mean KLD | same top % |"
@@ -435,6 +492,7 @@ fmt_row='{printf "| %s | %s | %.3f | %.3f | %.4f | %+.4f | %s | %s |\n", $2, $3,
 } > "$out.md"
 echo "quant-results: wrote $out.md, .tsv, .png, .svg ($n_lq lq rows, $(awk -v a="$t_start" -v b="$t_end" 'BEGIN {printf "%.0f", b - a}') s this run)" >&2
 if [ "$chunks" != all ]; then
-    awk -F'\t' -v n="$n_lq" -v u="$used_chunks" -v t="$total_chunks" -v k="$key" '{q += $19; p += $20}
-        END {printf "quant-results: estimate for the full %s run (%d chunks, these %d configs): %.0f min\n", k, t, n, (q + p * t / u) / 60}' "$lq" >&2
+    awk -F'\t' -v n="$n_lq" -v u="$used_chunks" -v t="$total_chunks" -v k="$key" -v nf="$n_full" -v nc="$n_combo_max" '{q += $19; p += $20}
+        END {c = (q + p * t / u) / n
+             printf "quant-results: estimate on the whole text (%d chunks): %.1f s per config; the full %s design (%d configs + up to %d combinations): %.0f min\n", t, c, k, nf, nc, c * (nf + nc) / 60}' "$lq" >&2
 fi
