@@ -275,6 +275,7 @@ if [ "$key" = zoo-qwen3 ]; then
         NR > 2 {printf "%s|golden\tllama.cpp\t%s\t-\t-\t-\t-\tllama.cpp\t%.4f\t%s\t%s\t%s\t%s\t%.6f\t-\t%s\t-\t%s\t-\t-\t-\t-\t-\n",
             $2, $2, 8 * $4 / nw, $3, $4, nw, $5, log($5 / f32), $9, $10}' \
         "$shared/golden/zoo/ts-qwen3-5M/quality.tsv" > "$gold"
+    ppl_f32_golden=$(awk -F'\t' 'NR == 2 && $2 == "F32" {print $5}' "$shared/golden/zoo/ts-qwen3-5M/quality.tsv")
     gold_note="golden/zoo/ts-qwen3-5M/quality.tsv: PPL = ppl_valid_exact (llama-perplexity -c 512 -b 512 -fa off -ctk f32 -ctv f32, whole text), ln ratio against its F32 row, mean_kld and same_top_pct (llama.cpp's default settings: F16 KV cache), bpw = size_bytes × 8 / weights (bpw_data = the table's bpw column, tensor data)"
 else
     : > "$gold"
@@ -292,6 +293,7 @@ else
             printf "%s|golden\tllama.cpp\t%s\t-\t-\t-\t-\tllama.cpp\t%.4f\t%s\t%s\t%s\t%s\t%.6f\t-\t%s\t-\t%s\t-\t-\t-\t-\t-\n",
                 t, t, 8 * fb / nw, bd, fb, nw, p, log(p / f32), a[1], a[2]}' >> "$gold"
     done < "$shared/golden/stories260K/ppl-exact.tsv"
+    ppl_f32_golden=$f32g
     gold_note="golden/stories260K/ppl-exact.tsv at -c $ctx (llama-perplexity -fa off -ctk f32 -ctv f32, whole text; ln ratio against its F32 row) and kld.tsv (mean KLD, same top %; llama.cpp's default settings: F16 KV cache); bpw = file bytes × 8 / weights, bpw_data from \`lrq info\` (tensor data); identical files (fallbacks) have identical rows"
 fi
 
@@ -319,7 +321,7 @@ set multiplot layout 1,2 title "$key: lrq lq formats (RTN, no calibration) vs ll
 set datafile separator "\t"
 set xlabel "bits per weight (every byte of the file)"
 set grid
-set key top right
+set key bottom left
 set logscale y
 set ylabel "mean KLD vs F32"
 plot "$lq" using 9:16 with points pt 7 ps 0.6 lc rgb "#1f77b4" title "lrq lq", \
@@ -343,7 +345,8 @@ plot_to svg "$out.svg"
 
 # ---- the .md: every number below comes from the rows ----
 n_lq=$(wc -l < "$lq" | tr -d ' ')
-cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo 2>/dev/null | head -1)
+# (no "| head" in this script: under pipefail a writer killed by SIGPIPE would stop it)
+cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo 2>/dev/null | sed -n 1p)
 [ -n "$cpu" ] || cpu=$(sysctl -n machdep.cpu.brand_string 2>/dev/null || echo unknown)
 ncpu=$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo '?')
 cmd="scripts/quant-results.sh $key"
@@ -365,7 +368,7 @@ fmt_row='{printf "| %s | %s | %.3f | %.3f | %.4f | %+.4f | %s | %s |\n", $2, $3,
         echo
     fi
     echo "Model \`${model#$shared/}\`, text \`${text#$shared/}\`, context $ctx, $used_chunks chunks; F32 PPL"
-    echo "$ppl_f32 (lrq). lq rows: \`lrq quantize F32 OUT lq:SPEC --tensor-type ...\` with $embd_note; round to nearest"
+    echo "$ppl_f32 (lrq; llama.cpp's on the whole text: $ppl_f32_golden). lq rows: \`lrq quantize F32 OUT lq:SPEC --tensor-type ...\` with $embd_note; round to nearest"
     echo "unless the spec says otherwise, no importance matrix; spec grammar and byte layout in [docs/formats.md](../formats.md)."
     echo "Measured by \`lrq ppl --kl-divergence\` against the F32 model's log-probabilities on the same tokens (exact F32"
     echo "attention, F32 KV cache): PPL = its Mean PPL(Q), ln(PPL/PPL_F32) its paired mean, KLD its mean KLD."
@@ -373,7 +376,7 @@ fmt_row='{printf "| %s | %s | %.3f | %.3f | %.4f | %+.4f | %s | %s |\n", $2, $3,
     echo "**bpw = 8 × (every byte of the file) / weights** (metadata, tensor infos, lq companions, padding, embeddings and"
     echo "fallback tensors included; each lq file's size is checked against what \`lrq quantize\` reports); bpw_data counts"
     echo "the tensor data only, as golden quality.tsv's bpw column does."
-    small=$(sort -t$'\t' -k9,9g "$lq" | head -1)
+    small=$(awk -F'\t' 'NR == 1 || $9 + 0 < m {m = $9 + 0; r = $0} END {print r}' "$lq")
     sq=$scratch/$(cut -f3 <<< "$small").qlog
     if [ -f "$sq" ]; then
         awk -F'\t' -v row="$small" 'BEGIN {split(row, r, "\t")}
@@ -458,11 +461,11 @@ fmt_row='{printf "| %s | %s | %.3f | %.3f | %.4f | %+.4f | %s | %s |\n", $2, $3,
                 dl = a[14] - bl[k]; dk = a[16] - bk[k]; al = dl < 0 ? -dl : dl; ak = dk < 0 ? -dk : dk
                 if (ak > mk) {mk = ak; sk = a[3]; vk = dk; fk = a[8]}
                 if (al > ml) {ml = al; sl = a[3]; vl = dl; fl = a[8]}
-                if (dk < bestk) {bestk = dk; sbk = a[3]}
+                if (dk < bestk) {bestk = dk; sbk = a[3]; bestl = dl}
             }
             if (sk == "" && sl == "") {print "No knob moved PPL or KLD at 2 bits (or there are no knob rows)."; exit}
-            printf "**At 2 bits the knob that moved KLD most is `%s` (%s family: Δ KLD %+.6f); the one that moved ln(PPL/PPL_F32) most is `%s` (%s: Δ %+.4f).**", sk, fk, vk, sl, fl, vl
-            if (sbk != "") printf " The largest KLD improvement over its base: `%s` (%+.6f).", sbk, bestk
+            printf "**At 2 bits the knob that moved KLD most is `%s` (%s family, %s: Δ KLD %+.6f); the one that moved ln(PPL/PPL_F32) most is `%s` (%s, %s: Δ %+.4f).**", sk, fk, (vk < 0 ? "better" : "worse"), vk, sl, fl, (vl < 0 ? "better" : "worse"), vl
+            if (sbk != "") printf " The largest KLD improvement over its base: `%s` (%+.6f, ln ratio %+.4f).", sbk, bestk, bestl
             else printf " No knob lowered the KLD of its base."
             print ""
         }' "$lq"
