@@ -26,7 +26,8 @@
 # the hash of the tensor name: lrq has no seed option) and measured by ONE `lrq ppl --kl-divergence` run
 # against the F32 model's log-probabilities (its Mean PPL(Q) is the perplexity on the same tokens).
 # Resumable: finished rows are kept in SCRATCH/<model>/rows.tsv keyed by spec, the lrq binary (last commit of
-# its sources + sha256 of the binary) and the chunk count; rows of another binary or chunk count are ignored.
+# its sources + sha256 of the binary), the set-up (context, text, rules) and the chunk count; rows of another
+# binary, set-up or chunk count are ignored (and kept).
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 key=${1:?usage: scripts/quant-results.sh zoo-qwen3|stories260K [LRQ]}
@@ -73,7 +74,10 @@ src_paths=(src tools include CMakeLists.txt cmake)
 src_commit=$(git -C "$here" log -1 --format=%h -- "${src_paths[@]}" 2>/dev/null || echo unknown)
 [ -z "$(git -C "$here" status --porcelain -- "${src_paths[@]}" 2>/dev/null)" ] || src_commit=$src_commit-dirty
 bin_sha=$(sha256sum "$lrq" | cut -c1-12)
-lrq_id=$src_commit:$bin_sha
+# ... and the measurement set-up (context, text, the rules for the tensors lq does not cover): rows made under
+# another set-up are not mixed in either
+setup=$(printf '%s|' "$ctx" "${text#$shared/}" "$embd_rule" "${extra_rules[@]}" | sha256sum | cut -c1-8)
+lrq_id=$src_commit:$bin_sha:$setup
 
 # The design. Base grid: bits 2/3/4 x every group x sym/asym. Then each knob alone on b{2,3} g$kg {s,a}.
 # Families (for the combination phase): clip, offset, round, codebook, params.
