@@ -123,10 +123,14 @@ fi
 
 # tensor-data hash of a GGUF: the data section is the file's tail, every tensor padded to the alignment
 data_sha() {
-    local info size
+    local info size align total
     info=$("$lrq" info "$1" --tensors) || die "lrq info $1 failed"
-    size=$(awk '/^format: GGUF/ {for (i = 1; i <= NF; i++) if ($i == "alignment") a = $(i + 1)}
-                / bytes$/ && NF >= 5 {n = $(NF - 1); s += int((n + a - 1) / a) * a} END {print s}' <<< "$info")
+    read -r size align < <(awk '/^format: GGUF/ {for (i = 1; i <= NF; i++) if ($i == "alignment") a = $(i + 1)}
+                / bytes$/ && NF >= 5 {n = $(NF - 1); s += int((n + a - 1) / a) * a} END {print s, a}' <<< "$info")
+    total=$(wc -c < "$1" | tr -d ' ')
+    # the data section starts on an alignment boundary after the header: a check that the tail is exactly it
+    [ -n "$size" ] && [ "$size" -gt 0 ] && [ "$size" -lt "$total" ] && [ $(((total - size) % align)) = 0 ] ||
+        die "$1: the tensor data ($size bytes) does not end the file ($total bytes) on the alignment $align"
     tail -c "$size" "$1" | sha256sum | cut -c1-16
 }
 now() { date +%s.%N; }
@@ -252,7 +256,7 @@ if [ "$dry" != 1 ] && [ "${REMEASURE:-1}" = 1 ]; then
     if [ "$key" = zoo-qwen3 ]; then
         while IFS=$'\t' read -r file t rest; do
             f=$shared/golden/zoo/ts-qwen3-5M/$file
-            [ "$t" != F32 ] && [ -f "$f" ] && remeasure "$t" "$f"
+            if [ "$t" != F32 ] && [ -f "$f" ]; then remeasure "$t" "$f"; fi
         done < <(tail -n +2 "$shared/golden/zoo/ts-qwen3-5M/quality.tsv")
     else
         for f in "$shared"/golden/stories260K/s260-*.gguf; do t=${f##*/s260-}; remeasure "${t%.gguf}" "$f"; done
