@@ -404,7 +404,9 @@ fmt_row='{printf "| %s | %s | %.3f | %.3f | %.4f | %+.4f | %s | %s |\n", $2, $3,
     echo "ppl + KLD $(awk -F'\t' '{s += $20} END {printf "%.1f", s / NR}' "$lq") s on $used_chunks chunks (mean over the $n_lq rows; rows kept from an"
     echo "earlier run of the same binary count with their own times; the machine is shared, load average $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo '?') when this was written)."
     awk -F'\t' -v n="$n_lq" -v u="$used_chunks" -v t="$total_chunks" -v nf="$n_full" -v nc="$n_combo_max" '{q += $19; p += $20}
-        END {c = (q + p * t / u) / n; if (u != t) printf "Estimated time on the whole text (%d chunks): %.1f s per config, so %.0f min for these %d configs and %.0f min for the full design (%d configs + up to %d combinations).\n", t, c, c * n / 60, n, c * (nf + nc) / 60, nf, nc}' "$lq"
+        END {c = (q + p * t / u) / n; if (u != t) printf "Estimated time on the whole text (%d chunks): %.1f s per config, so %.0f min for these %d configs and %.0f min for the full design (%d configs + up to %d combinations)", t, c, c * n / 60, n, c * (nf + nc) / 60, nf, nc}' "$lq"
+    awk -F'\t' -v u="$used_chunks" -v t="$total_chunks" '{p += $20; n++}
+        END {if (u != t) printf ", plus %.0f min for the %d llama.cpp files measured by lrq (REMEASURE=0 skips them)", p * t / u / 60, n; if (u != t) print "."}' "$re"
     echo
     echo "![PPL and KLD vs bpw](quant-$key.png) ([SVG](quant-$key.svg); every row: [quant-$key.tsv](quant-$key.tsv))"
     echo
@@ -506,4 +508,6 @@ if [ "$chunks" != all ]; then
     awk -F'\t' -v n="$n_lq" -v u="$used_chunks" -v t="$total_chunks" -v k="$key" -v nf="$n_full" -v nc="$n_combo_max" '{q += $19; p += $20}
         END {c = (q + p * t / u) / n
              printf "quant-results: estimate on the whole text (%d chunks): %.1f s per config; the full %s design (%d configs + up to %d combinations): %.0f min\n", t, c, k, nf, nc, c * (nf + nc) / 60}' "$lq" >&2
+    awk -F'\t' -v u="$used_chunks" -v t="$total_chunks" '{p += $20; n++}
+        END {if (n) printf "quant-results: + %.0f min for the %d llama.cpp files measured by lrq (REMEASURE=0 skips them)\n", p * t / u / 60, n}' "$re" >&2
 fi
