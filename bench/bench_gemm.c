@@ -72,7 +72,8 @@ int main(int argc, char **argv) {
     const char *only = argc > 4 ? argv[4] : NULL;
     static const int types[] = { LRQ_TYPE_F32, LRQ_TYPE_F16, LRQ_TYPE_Q4_0, LRQ_TYPE_Q5_0, LRQ_TYPE_Q8_0,
                                  LRQ_TYPE_IQ4_NL, LRQ_TYPE_Q2_K, LRQ_TYPE_Q3_K, LRQ_TYPE_Q4_K, LRQ_TYPE_Q5_K,
-                                 LRQ_TYPE_Q6_K };
+                                 LRQ_TYPE_Q6_K, LRQ_TYPE_IQ2_XXS, LRQ_TYPE_IQ2_XS, LRQ_TYPE_IQ2_S, LRQ_TYPE_IQ3_XXS,
+                                 LRQ_TYPE_IQ3_S, LRQ_TYPE_IQ4_XS };
     static const char *isas[] = { "avx512", "avx2" };
     lrq_types_init();
     printf("K=%lld N=%d M=%d (ns per output, single thread)\n", (long long)K, N, M);
@@ -91,8 +92,19 @@ int main(int argc, char **argv) {
             uint8_t *W = malloc(ws * (size_t)N), *A = malloc(as * (size_t)M);
             float *C1 = malloc(sizeof(float) * (size_t)N * M), *C2 = malloc(sizeof(float) * (size_t)N * M);
             for (int r = 0; r < N; r++) {
-                for (int64_t i = 0; i < K; i++) x[i] = frand() * 0.05f;
-                tt->quantize_ref(x, W + (size_t)r * ws, K);
+                uint8_t *row = W + (size_t)r * ws;
+                if (tt->quantize_ref) {
+                    for (int64_t i = 0; i < K; i++) x[i] = frand() * 0.05f;
+                    tt->quantize_ref(x, row, K);
+                    continue;
+                }
+                /* no reference quantizer (i-quants): random blocks (every bit
+                 * pattern is valid) with a small finite fp16 d at offset 0 */
+                for (size_t i = 0; i < ws; i++) row[i] = (uint8_t)(frand() * 127.0f + 128.0f);
+                for (int64_t b = 0; b < K / tt->blck_size; b++) {
+                    const uint16_t h = lrq_f32_to_f16(0.001f + 0.01f * frand() * frand());
+                    memcpy(row + (size_t)b * tt->type_size, &h, 2);
+                }
             }
             for (int c = 0; c < M; c++) {
                 for (int64_t i = 0; i < K; i++) x[i] = frand();

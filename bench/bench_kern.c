@@ -1,7 +1,10 @@
-/* bench_kern.c — micro-benchmark of the legacy dot-product kernels (a
- * benchmark, not a test): one activation row of K values (default 4096)
- * against R weight rows, i.e. one matrix-vector product per pass, for every
- * legacy type and each kernel level (scalar reference, AVX2, AVX-512).
+/* bench_kern.c — micro-benchmark of the legacy and i-quant dot-product
+ * kernels (a benchmark, not a test): one activation row of K values
+ * (default 4096) against R weight rows, i.e. one matrix-vector product per
+ * pass, for every legacy type, the i-quants (x Q8_K; K rounded down to a
+ * multiple of 256; random blocks — every bit pattern is valid — with finite
+ * scales, as they have no reference quantizer) and each kernel level
+ * (scalar reference, AVX2, AVX-512).
  * Prints GB/s of weight bytes streamed and ns per row, for a small weight
  * matrix (cache resident) and a large one (R rows, default 8192).
  *
@@ -46,6 +49,9 @@ static const btype TYPES[] = {
     {"q8_0", 32, 34, 34, lrq_quant_ref_q8_0, lrq_act_q8_0, {lrq_dot_q8_0_ref, lrq_dot_q8_0_avx2, lrq_dot_q8_0_avx512}},
     {"iq4_nl", 32, 18, 34, lrq_quant_ref_iq4_nl, lrq_act_q8_0,
      {lrq_dot_iq4_nl_ref, lrq_dot_iq4_nl_avx2, lrq_dot_iq4_nl_avx512}},
+#define IQ_T(t, bytes) {#t, 256, bytes, 292, NULL, lrq_act_q8_K, {lrq_dot_##t##_ref, lrq_dot_##t##_avx2, lrq_dot_##t##_avx512}}
+    IQ_T(iq2_xxs, 66), IQ_T(iq2_xs, 74), IQ_T(iq2_s, 82), IQ_T(iq3_xxs, 98), IQ_T(iq3_s, 110), IQ_T(iq4_xs, 136),
+#undef IQ_T
 };
 
 static double now(void) {
@@ -115,6 +121,7 @@ int main(int argc, char **argv) {
     for (int64_t i = 0; i < k; i++) x[i] = frand();
     for (size_t t = 0; t < sizeof TYPES / sizeof TYPES[0]; t++) {
         const btype *bt = &TYPES[t];
+        if (k % bt->blck) continue;
         const size_t row_bytes = (size_t)(k / bt->blck) * (size_t)bt->bsize;
         uint8_t *w = malloc(row_bytes * (size_t)big);
         uint8_t *act = malloc((size_t)(k / bt->blck) * (size_t)bt->ybsize);
@@ -125,8 +132,17 @@ int main(int argc, char **argv) {
             return 1;
         }
         for (int64_t r = 0; r < big; r++) {
+            uint8_t *row = w + (size_t)r * row_bytes;
+            if (!bt->qref) { /* random blocks, fp16 d (offset 0) in [0.001, 0.011) */
+                for (size_t i = 0; i < row_bytes; i++) row[i] = (uint8_t)(frand() * 127.0f + 128.0f);
+                for (int64_t b = 0; b < k / bt->blck; b++) {
+                    const uint16_t h = lrq_f32_to_f16(0.006f + 0.005f * frand());
+                    memcpy(row + (size_t)b * (size_t)bt->bsize, &h, 2);
+                }
+                continue;
+            }
             for (int64_t i = 0; i < k; i++) tmp[i] = frand() * 0.1f;
-            bt->qref(tmp, w + (size_t)r * row_bytes, k);
+            bt->qref(tmp, row, k);
         }
         bt->act(x, act, k);
         for (int l = 0; l <= level; l++) {

@@ -9,7 +9,8 @@
  *  - that vec_dot is the one the type traits use at that ISA (so the
  *    kernels the matmul mixes really agree), and lrq_gemm_get follows the
  *    selected ISA;
- *  - whole matmuls over real model tensors (zoo Q8_0/Q4_0/Q2_K..Q6_K files,
+ *  - whole matmuls over real model tensors (zoo Q8_0/Q4_0/Q2_K..Q6_K and
+ *    IQ2_XXS/IQ2_XS files,
  *    stories260K F32/F16 with rows of 64 and 172 values), tiled with partial
  *    tiles at the edges, equal the vec_dot matmul.
  * Bits are compared with memcmp (NaN-safe, -0 != +0). */
@@ -30,7 +31,8 @@
 
 static const int TYPES[] = { LRQ_TYPE_F32, LRQ_TYPE_F16, LRQ_TYPE_BF16, LRQ_TYPE_Q4_0, LRQ_TYPE_Q4_1,
                              LRQ_TYPE_Q5_0, LRQ_TYPE_Q5_1, LRQ_TYPE_Q8_0, LRQ_TYPE_IQ4_NL, LRQ_TYPE_Q2_K,
-                             LRQ_TYPE_Q3_K, LRQ_TYPE_Q4_K, LRQ_TYPE_Q5_K, LRQ_TYPE_Q6_K };
+                             LRQ_TYPE_Q3_K, LRQ_TYPE_Q4_K, LRQ_TYPE_Q5_K, LRQ_TYPE_Q6_K, LRQ_TYPE_IQ2_XXS,
+                             LRQ_TYPE_IQ2_XS, LRQ_TYPE_IQ2_S, LRQ_TYPE_IQ3_XXS, LRQ_TYPE_IQ3_S, LRQ_TYPE_IQ4_XS };
 #define N_TYPES ((int)(sizeof TYPES / sizeof TYPES[0]))
 
 static int cpu_has(const char *isa) {
@@ -56,6 +58,8 @@ static void scale_fields(int type, int off[4]) {
     off[0] = off[1] = off[2] = off[3] = -1;
     switch (type) {
     case LRQ_TYPE_Q4_0: case LRQ_TYPE_Q5_0: case LRQ_TYPE_Q8_0: case LRQ_TYPE_IQ4_NL:
+    case LRQ_TYPE_IQ2_XXS: case LRQ_TYPE_IQ2_XS: case LRQ_TYPE_IQ2_S: case LRQ_TYPE_IQ3_XXS:
+    case LRQ_TYPE_IQ3_S: case LRQ_TYPE_IQ4_XS:
         off[0] = 0; break;
     case LRQ_TYPE_Q4_1: case LRQ_TYPE_Q5_1: case LRQ_TYPE_Q4_K: case LRQ_TYPE_Q5_K:
         off[0] = 0; off[1] = 2; break;
@@ -84,14 +88,15 @@ static uint16_t rand_half(uint64_t *st) {
 
 /* Weights: rows from the reference quantizer (or raw values for float
  * types) and, for quantized types, some rows of random bytes with random
- * finite scales. */
+ * finite scales — all rows for types without a reference quantizer in the
+ * traits (the i-quants but IQ4_XS: every bit pattern is a valid block). */
 static void fill_weights(mat *m, uint64_t *st) {
     float *tmp = malloc((size_t)m->K * sizeof(float));
     int sf[4];
     scale_fields(m->type, sf);
     for (int r = 0; r < m->N; r++) {
         uint8_t *row = m->W + (size_t)r * m->ws;
-        int raw = m->tt->blck_size > 1 && (r % 3 == 2);
+        int raw = m->tt->blck_size > 1 && (r % 3 == 2 || !m->tt->quantize_ref);
         if (raw) {
             for (size_t i = 0; i < m->wrow; i++) row[i] = (uint8_t)test_rand_u64(st);
             for (int64_t b = 0; b < m->K / m->tt->blck_size; b++)
@@ -259,7 +264,8 @@ static void test_real_tensors(void) {
         "golden/zoo/ts-qwen3-5M/ts-qwen3-5M-Q4_K_M.gguf", "golden/zoo/ts-qwen3-5M/ts-qwen3-5M-Q2_K.gguf",
         "golden/zoo/ts-qwen3-5M/ts-qwen3-5M-Q3_K_M.gguf", "golden/zoo/ts-qwen3-5M/ts-qwen3-5M-Q5_K_M.gguf",
         "golden/zoo/ts-qwen3-5M/ts-qwen3-5M-Q6_K.gguf", "models/stories260K/stories260K-f32.gguf",
-        "golden/stories260K/s260-F16.gguf",
+        "golden/stories260K/s260-F16.gguf", "golden/zoo/ts-qwen3-5M/ts-qwen3-5M-IQ2_XXS-imat.gguf",
+        "golden/zoo/ts-qwen3-5M/ts-qwen3-5M-IQ2_XS-imat.gguf",
     };
     static const char *isas[] = { "avx512", "avx2" };
     uint64_t st = 777;

@@ -28,6 +28,12 @@ static const gemm_entry avx512_tab[] = {
     { LRQ_TYPE_Q4_K, lrq_gemm_q4_K_avx512, lrq_dot_q4_K_avx512, 4, 4 },
     { LRQ_TYPE_Q5_K, lrq_gemm_q5_K_avx512, lrq_dot_q5_K_avx512, 4, 4 },
     { LRQ_TYPE_Q6_K, lrq_gemm_q6_K_avx512, lrq_dot_q6_K_avx512, 4, 4 },
+    { LRQ_TYPE_IQ2_XXS, lrq_gemm_iq2_xxs_avx512, lrq_dot_iq2_xxs_avx512, 4, 4 },
+    { LRQ_TYPE_IQ2_XS, lrq_gemm_iq2_xs_avx512, lrq_dot_iq2_xs_avx512, 4, 4 },
+    { LRQ_TYPE_IQ2_S, lrq_gemm_iq2_s_avx512, lrq_dot_iq2_s_avx512, 4, 4 },
+    { LRQ_TYPE_IQ3_XXS, lrq_gemm_iq3_xxs_avx512, lrq_dot_iq3_xxs_avx512, 4, 4 },
+    { LRQ_TYPE_IQ3_S, lrq_gemm_iq3_s_avx512, lrq_dot_iq3_s_avx512, 4, 4 },
+    { LRQ_TYPE_IQ4_XS, lrq_gemm_iq4_xs_avx512, lrq_dot_iq4_xs_avx512, 4, 4 },
 };
 static const gemm_entry avx2_tab[] = {
     { LRQ_TYPE_F32, lrq_gemm_f32_avx2, lrq_dot_f32_avx2, 2, 4 },

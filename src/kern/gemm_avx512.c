@@ -671,3 +671,46 @@ void lrq_gemm_q5_K_avx512(int64_t K, const void *W, size_t ws, int nr, const voi
     }
     store_tile(_mm512_add_ps(hsum8x16(acc), summs), nr, nc, C, cs);
 }
+
+/* ======================= i-quants (x Q8_K) ======================= */
+
+/* The AVX-512 i-quant dots (dot_iq_avx512.c) decode each block with
+ * dot_iq_avx512.h and keep 8 float lanes per output (fma of d_x*d_y and
+ * the block's lanes), then c * hsum8. The tile decodes each row block once
+ * (grid lookups, sign masks, scales: most of a dot's work) for its 4
+ * columns; per output only iqrow_dot remains. Lanes and float steps are the
+ * dot's, as in Q6_K above; c (a power of two) is applied after hsum8x16,
+ * lane by lane, as the dot applies it to its one sum. */
+#include "kern/dot_iq_avx512.h"
+
+#define IQ_GEMM(t, SIZE, cst)                                                                                   \
+    void lrq_gemm_##t##_avx512(int64_t K, const void *W, size_t ws, int nr, const void *A, size_t as, int nc,   \
+                               float *C, size_t cs) {                                                           \
+        LRQ_ASSERT(K % LRQ_QK_K == 0);                                                                          \
+        const uint8_t *w[TR], *a[TC];                                                                           \
+        tile_ptrs(W, ws, nr, A, as, nc, w, a);                                                                  \
+        __m512 acc[TN / 2];                                                                                     \
+        for (int p = 0; p < TN / 2; p++) acc[p] = _mm512_setzero_ps();                                          \
+        for (int64_t b = 0; b < K / LRQ_QK_K; b++) {                                                            \
+            const __m512 dy[2] = { col_d2(a, b, 0), col_d2(a, b, 1) };                                          \
+            for (int r = 0; r < TR; r++) {                                                                      \
+                const uint8_t *x = w[r] + b * (SIZE);                                                           \
+                iqrow k;                                                                                        \
+                t##_row(&k, x);                                                                                 \
+                const __m512 dx = _mm512_set1_ps(h2f(x));                                                       \
+                for (int cp = 0; cp < 2; cp++) {                                                                \
+                    const __m512i lanes = fold2(iqrow_dot(&k, (const int8_t *)KQS(2 * cp)),                     \
+                                                iqrow_dot(&k, (const int8_t *)KQS(2 * cp + 1)));                \
+                    acc[2 * r + cp] = _mm512_fmadd_ps(_mm512_mul_ps(dy[cp], dx), _mm512_cvtepi32_ps(lanes), acc[2 * r + cp]); \
+                }                                                                                               \
+            }                                                                                                   \
+        }                                                                                                       \
+        store_tile(_mm512_mul_ps(_mm512_set1_ps(cst), hsum8x16(acc)), nr, nc, C, cs);                           \
+    }
+
+IQ_GEMM(iq2_xxs, LRQ_IQ2XXS_SIZE, 0.125f)
+IQ_GEMM(iq2_xs, LRQ_IQ2XS_SIZE, 0.125f)
+IQ_GEMM(iq2_s, LRQ_IQ2S_SIZE, 0.125f)
+IQ_GEMM(iq3_xxs, LRQ_IQ3XXS_SIZE, 0.25f)
+IQ_GEMM(iq3_s, LRQ_IQ3S_SIZE, 1.0f)
+IQ_GEMM(iq4_xs, LRQ_IQ4XS_SIZE, 1.0f)
