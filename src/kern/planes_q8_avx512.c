@@ -73,7 +73,8 @@ INLINE __m512 scales_fast(const lrq_q8p_act *act, int64_t L0, const float *scale
                                      _mm512_castps128_ps512(_mm_loadu_ps(scale + L0 / 4)));
     if (lpg == 8)
         return _mm512_permutexvar_ps(_mm512_setr_epi32(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1),
-                                     _mm512_castpd_ps(_mm512_castpd128_pd512(_mm_load_sd((const double *)(scale + L0 / 8)))));
+                                     _mm512_castps128_ps512(_mm_castsi128_ps(_mm_loadl_epi64((const __m128i *)(scale + L0 / 8)))));
+    /* (two floats by an unaligned 64-bit load: _mm_load_sd through a double pointer is a misaligned access) */
     return _mm512_set1_ps(scale[act->gl[L0]]);
 }
 
