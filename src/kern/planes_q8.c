@@ -15,6 +15,7 @@
 /* planes_q8_avx2.c / planes_q8_avx512.c (the CPU must have the level). */
 const lrq_q8p_kernels *lrq_q8p_avx2(void);
 const lrq_q8p_kernels *lrq_q8p_avx512(void);
+const lrq_q8p_kernels *lrq_q8p_avx512_gfni(void); /* planes_q8_avx512gfni.c (the CPU must have GFNI too) */
 #endif
 #if defined(LRQ_HAVE_NEON)
 /* planes_q8_neon.c: AArch64 builds (every AArch64 CPU has the level). */
@@ -121,7 +122,11 @@ const lrq_q8p_kernels *lrq_q8p_get_isa(const char *isa) {
     if (strcmp(isa, "scalar") == 0) return lrq_q8p_ref();
 #if defined(LRQ_HAVE_X86)
     if (strcmp(isa, "avx2") == 0) return lrq_q8p_avx2();
-    if (strcmp(isa, "avx512") == 0) return lrq_q8p_avx512();
+    if (strcmp(isa, "avx512") == 0) {
+        __builtin_cpu_init();
+        return __builtin_cpu_supports("gfni") ? lrq_q8p_avx512_gfni() : lrq_q8p_avx512();
+    }
+    if (strcmp(isa, "avx512-nogfni") == 0) return lrq_q8p_avx512();
 #endif
 #if defined(LRQ_HAVE_NEON)
     if (strcmp(isa, "neon") == 0) return lrq_q8p_neon();

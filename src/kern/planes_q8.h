@@ -133,7 +133,9 @@ const lrq_q8p_kernels *lrq_q8p_ref(void);
 const lrq_q8p_kernels *lrq_q8p_get(void);
 /* The kernels of one level ("scalar", "avx2", "avx512", "neon") whether or not it
  * is the selected one — for tests and benchmarks; the caller checks that the
- * CPU has it. NULL if this build has none for that level. */
+ * CPU has it. NULL if this build has none for that level. "avx512" is the
+ * GFNI build of the AVX-512 kernels on a CPU with GFNI (the plain one
+ * otherwise); "avx512-nogfni" is always the plain one (same bits). */
 const lrq_q8p_kernels *lrq_q8p_get_isa(const char *isa);
 
 /* y[r] = row r of an [ne1][ne0] planes matrix of act->bits-bit codes

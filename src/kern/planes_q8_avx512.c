@@ -86,20 +86,37 @@ INLINE __m512 apply(const lrq_q8p_act *act, int64_t L0, int64_t ng, const float 
     return _mm512_fmadd_ps(f, scales_fast(act, L0, scale, lpg), acc);
 }
 
+/* Field p (bits [w p, w p + w)) of every byte of v, as a byte 0 .. 2^w - 1.
+ * With GFNI (the planes_q8_avx512gfni.c build of this file) one affine
+ * bit-matrix transform per field: output bit i of a byte = its input bit
+ * w p + i, the others zero. Without it a 16-bit shift and a mask: two
+ * operations, the difference that measured +30% in the streamed 2-bit
+ * matrix-vector product (bench/bench_lq_dot.c; docs/benchmarks.md). The
+ * same bytes either way, so both builds give the same bits. */
+#if defined(LRQ_Q8P_GFNI)
+#define GF_BIT(out, in) ((uint64_t)(1u << (in)) << (8 * (7 - (out))))
+#define FIELD2(v, p) _mm512_gf2p8affine_epi64_epi8((v), _mm512_set1_epi64((long long)(GF_BIT(0, 2 * (p)) | GF_BIT(1, 2 * (p) + 1))), 0)
+#define FIELD4HI(v)                                                                                             \
+    _mm512_gf2p8affine_epi64_epi8((v), _mm512_set1_epi64((long long)(GF_BIT(0, 4) | GF_BIT(1, 5) | GF_BIT(2, 6) | GF_BIT(3, 7))), 0)
+#else
+#define FIELD2(v, p) _mm512_and_si512(_mm512_srli_epi16((v), 2 * (p)), _mm512_set1_epi8(3))
+#define FIELD4HI(v) _mm512_and_si512(_mm512_srli_epi16((v), 4), _mm512_set1_epi8(15))
+#endif
+
 /* Lane sums of one 64-byte vector of 2-bit codes with the 256 slots at a. */
 INLINE __m512i lanes2(__m512i v, const int8_t *a) {
     const __m512i m3 = _mm512_set1_epi8(3);
     __m512i I = _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_and_si512(v, m3), _mm512_load_si512(a));
-    I = _mm512_dpbusd_epi32(I, _mm512_and_si512(_mm512_srli_epi16(v, 2), m3), _mm512_load_si512(a + 64));
-    I = _mm512_dpbusd_epi32(I, _mm512_and_si512(_mm512_srli_epi16(v, 4), m3), _mm512_load_si512(a + 128));
-    return _mm512_dpbusd_epi32(I, _mm512_and_si512(_mm512_srli_epi16(v, 6), m3), _mm512_load_si512(a + 192));
+    I = _mm512_dpbusd_epi32(I, FIELD2(v, 1), _mm512_load_si512(a + 64));
+    I = _mm512_dpbusd_epi32(I, FIELD2(v, 2), _mm512_load_si512(a + 128));
+    return _mm512_dpbusd_epi32(I, FIELD2(v, 3), _mm512_load_si512(a + 192));
 }
 
 /* Lane sums of one 64-byte vector of 4-bit codes with the 128 slots at a. */
 INLINE __m512i lanes4(__m512i v, const int8_t *a) {
     const __m512i m15 = _mm512_set1_epi8(15);
     const __m512i I = _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_and_si512(v, m15), _mm512_load_si512(a));
-    return _mm512_dpbusd_epi32(I, _mm512_and_si512(_mm512_srli_epi16(v, 4), m15), _mm512_load_si512(a + 64));
+    return _mm512_dpbusd_epi32(I, FIELD4HI(v), _mm512_load_si512(a + 64));
 }
 
 /* bits 2 and 4 (CV values per 64-byte chunk), for NT activations at once
@@ -136,6 +153,75 @@ INLINE void dot24(int bits, int NT, const lrq_q8p_act *const *acts, const uint8_
 #undef LANES
     for (int a = 0; a < NT; a++)
         out[a] = sub_zero_term(acts[a], ng, scale, zero, offset, _mm512_add_ps(acc0[a], acc1[a]));
+}
+
+/* Lane sums of a 64-byte code vector with activation vectors already loaded
+ * (A: 4 for bits 2, 2 for bits 4): the operations of lanes2 / lanes4. */
+INLINE __m512i lanes_pre(int bits, __m512i v, const __m512i *A) {
+    if (bits == 4) {
+        const __m512i m15 = _mm512_set1_epi8(15);
+        const __m512i I = _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_and_si512(v, m15), A[0]);
+        return _mm512_dpbusd_epi32(I, FIELD4HI(v), A[1]);
+    }
+    const __m512i m3 = _mm512_set1_epi8(3);
+    __m512i I = _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_and_si512(v, m3), A[0]);
+    I = _mm512_dpbusd_epi32(I, FIELD2(v, 1), A[1]);
+    I = _mm512_dpbusd_epi32(I, FIELD2(v, 2), A[2]);
+    return _mm512_dpbusd_epi32(I, FIELD2(v, 3), A[3]);
+}
+
+/* apply() with the step's block scales dl[L0 ..] already loaded (the same
+ * operations: shared by the rows of dot24m). */
+INLINE __m512 apply_dl(const lrq_q8p_act *act, int64_t L0, const float *scale, __m512i I, __m512 dl, __m512 acc,
+                       int lpg) {
+    return _mm512_fmadd_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(I), dl), scales_fast(act, L0, scale, lpg), acc);
+}
+
+/* dot24 for NR (1..4) rows with one activation: each chunk's activation
+ * vectors and block scales are loaded once for all NR rows (the L1 loads
+ * are what bounds the one-row loop: 6 of its 7 loads per code vector are
+ * the activation's). Row i gets exactly the operations dot24 gives it
+ * alone, so out[i] is dot24's bit for bit. Full steps only through the
+ * fast scales (lpg != 0); a partial last chunk as dot24. */
+INLINE void dot24m(int bits, int NR, const lrq_q8p_act *act, const uint8_t *const *rw, const float *const *sc,
+                   const float *const *ze, float offset, int lpg, size_t pfd, __m512 *out) {
+    const int64_t cv = bits == 2 ? 256 : 128, na = bits == 2 ? 4 : 2;
+    const int64_t n = act->n, ng = n / act->group, nfull = n / cv, rb = n * bits / 8;
+    __m512 acc0[4], acc1[4];
+    __m512i A0[4], A1[4];
+    for (int i = 0; i < NR; i++) acc0[i] = acc1[i] = _mm512_setzero_ps();
+    int64_t c = 0;
+    for (; c + 2 <= nfull; c += 2) {
+        for (int p = 0; p < na; p++) {
+            A0[p] = _mm512_load_si512(act->qs + c * cv + p * 64);
+            A1[p] = _mm512_load_si512(act->qs + c * cv + cv + p * 64);
+        }
+        const __m512 d0 = _mm512_load_ps(act->dl + c * 16), d1 = _mm512_load_ps(act->dl + c * 16 + 16);
+        for (int i = 0; i < NR; i++) {
+            _mm_prefetch((const char *)rw[i] + c * 64 + pfd, _MM_HINT_T0);
+            _mm_prefetch((const char *)rw[i] + c * 64 + 64 + pfd, _MM_HINT_T0);
+            const __m512i v0 = _mm512_loadu_si512(rw[i] + c * 64), v1 = _mm512_loadu_si512(rw[i] + c * 64 + 64);
+            acc0[i] = apply_dl(act, c * 16, sc[i], lanes_pre(bits, v0, A0), d0, acc0[i], lpg);
+            acc1[i] = apply_dl(act, c * 16 + 16, sc[i], lanes_pre(bits, v1, A1), d1, acc1[i], lpg);
+        }
+    }
+    if (c < nfull) {
+        for (int p = 0; p < na; p++) A0[p] = _mm512_load_si512(act->qs + c * cv + p * 64);
+        const __m512 d0 = _mm512_load_ps(act->dl + c * 16);
+        for (int i = 0; i < NR; i++)
+            acc0[i] = apply_dl(act, c * 16, sc[i], lanes_pre(bits, _mm512_loadu_si512(rw[i] + c * 64), A0), d0,
+                               acc0[i], lpg);
+        c++;
+    }
+    if (c * cv < n) { /* a partial last chunk: masked load, general scales */
+        for (int i = 0; i < NR; i++) {
+            const __m512i v0 = _mm512_maskz_loadu_epi8(first_bytes(rb - c * 64), rw[i] + c * 64);
+            const __m512i I = bits == 2 ? lanes2(v0, act->qs + c * cv) : lanes4(v0, act->qs + c * cv);
+            acc1[i] = apply16(act, c * 16, ng, sc[i], I, acc1[i]);
+        }
+    }
+    for (int i = 0; i < NR; i++)
+        out[i] = sub_zero_term(act, ng, sc[i], ze[i], offset, _mm512_add_ps(acc0[i], acc1[i]));
 }
 
 /* 64 3-bit codes (the half h of a 48-byte chunk v: bytes 24h .. 24h+23) as
@@ -233,10 +319,23 @@ INLINE __m512 row_vec(int bits, int lpg, const lrq_q8p_act *act, const uint8_t *
         int64_t r = 0;                                                                                         \
         for (; r + 16 <= nrows; r += 16) {                                                                     \
             __m512 v[16];                                                                                      \
-            for (int i = 0; i < 16; i++) {                                                                     \
-                PF_PARAMS(r + i);                                                                              \
-                v[i] = ROW_VEC(B, LPG, r + i);                                                                 \
-            }                                                                                                  \
+            if ((B) != 3 && (LPG) != 0) {                                                                      \
+                for (int i = 0; i < 16; i += 4) {                                                              \
+                    const uint8_t *rw[4];                                                                      \
+                    const float *sc[4], *ze[4];                                                                \
+                    for (int k = 0; k < 4; k++) {                                                              \
+                        PF_PARAMS(r + i + k);                                                                  \
+                        rw[k] = codes + (size_t)(r + i + k) * rb;                                              \
+                        sc[k] = scale + (size_t)(r + i + k) * ng;                                              \
+                        ze[k] = zero ? zero + (size_t)(r + i + k) * ng : NULL;                                 \
+                    }                                                                                          \
+                    dot24m(B, 4, act, rw, sc, ze, offset, LPG, pfd, v + i);                                    \
+                }                                                                                              \
+            } else                                                                                             \
+                for (int i = 0; i < 16; i++) {                                                                 \
+                    PF_PARAMS(r + i);                                                                          \
+                    v[i] = ROW_VEC(B, LPG, r + i);                                                             \
+                }                                                                                              \
             _mm512_storeu_ps(y + r, _mm512_permutexvar_ps(order, lrq_hsum16x16(v)));                           \
         }                                                                                                      \
         for (; r < nrows; r++) {                                                                               \
@@ -254,6 +353,14 @@ static void rows(const lrq_q8p_act *act, const uint8_t *codes, size_t rb, const 
     /* lrq_hsum16x16 puts output o = 4k + j in lane 4j + k */
     const __m512i order = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
     const int mode = lpg == 2 || lpg == 4 || lpg == 8 ? lpg : lpg % 16 == 0 ? 16 : 0;
+    /* the loop prefetches pfd ahead: fetch the first pfd bytes (and their rows' parameters) now, or a call on
+     * a short block of rows (the forward pass hands out 64 at a time) waits on memory for its first pfd */
+    if (nrows > 1) {
+        const size_t head = (size_t)nrows * rb < pfd ? (size_t)nrows * rb : pfd;
+        for (size_t o = 0; o < head; o += 64) _mm_prefetch((const char *)codes + o, _MM_HINT_T0);
+        for (int64_t r = 0; r < pf_rows && r < nrows; r++)
+            prefetch_params(scale + (size_t)r * ng, zero ? zero + (size_t)r * ng : NULL, ng);
+    }
 #define BY_MODE(B)                                  \
     switch (mode) {                                 \
     case 2: ROWS(B, 2) break;                       \
@@ -396,7 +503,13 @@ static void dot_k(const lrq_q8p_act *act, const uint8_t *row, int K, const float
 
 static const lrq_q8p_kernels avx512_kernels = {.dot = dot, .rows = rows, .dot_k = dot_k, .tile = tile};
 
-/* The AVX-512 (VNNI) kernels (contracts in kern/planes_q8.h); only for
- * kern/planes_q8.c, which hands them out by level. */
+/* The AVX-512 (VNNI) kernels (contracts in kern/planes_q8.h), built
+ * without and (planes_q8_avx512gfni.c) with GFNI; only for
+ * kern/planes_q8.c, which hands them out by level and CPU. */
+#if defined(LRQ_Q8P_GFNI)
+const lrq_q8p_kernels *lrq_q8p_avx512_gfni(void);
+const lrq_q8p_kernels *lrq_q8p_avx512_gfni(void) { return &avx512_kernels; }
+#else
 const lrq_q8p_kernels *lrq_q8p_avx512(void);
 const lrq_q8p_kernels *lrq_q8p_avx512(void) { return &avx512_kernels; }
+#endif

@@ -23,7 +23,6 @@ typedef struct {
     lrq_vec_dot_fn dot;
     lrq_gemm_fn gemm;     /* tile kernel, or NULL: one dot per output */
     int tile_r, tile_c;   /* its tile: weight rows x tokens */
-    atomic_long next;     /* tiled path: next unclaimed block of MM_ROWS weight rows */
     /* dequantizing path (non-default activation policies): */
     lrq_to_float_fn to_float;
     float *wrow;          /* [nth][K] scratch */
@@ -81,40 +80,77 @@ static void mm_tiled_block(const mm_task *t, long blk) {
 
 static long mm_blocks(const mm_task *t) { return (long)((t->N + MM_ROWS - 1) / MM_ROWS); }
 
-/* The threads claim blocks of MM_ROWS weight rows (whole tiles) from a shared
- * counter until none is left: on a shared machine one thread is often slowed
- * down, and a static split would leave the other waiting at the end. Which
- * thread computes a block changes no bits (every output is one chain in a
- * fixed order), so results still do not depend on the thread count. */
-static void mm_worker_tiled(mm_task *t) {
-    const long n_blk = mm_blocks(t);
-    for (long blk = atomic_fetch_add_explicit(&t->next, 1, memory_order_relaxed); blk < n_blk;
-         blk = atomic_fetch_add_explicit(&t->next, 1, memory_order_relaxed))
-        mm_tiled_block(t, blk);
+/* The threads claim blocks of MM_ROWS weight rows (whole tiles) until none
+ * is left: on a shared machine one thread is often slowed down, and a
+ * static split would leave the other waiting at the end. Thread i owns a
+ * contiguous share of the blocks and takes them in order, so each thread
+ * reads one ascending stream that the memory prefetchers follow (with one
+ * shared counter the threads took alternate blocks, each starting cold:
+ * the int8 lq decode was 4-6% slower, docs/benchmarks.md); a thread done
+ * with its share takes the next blocks of the others' shares, through
+ * their counters, so every block is taken once. Which thread computes a
+ * block changes no bits (every output is one chain in a fixed order), so
+ * results still do not depend on the thread count. */
+#define MM_CLAIM_MAX 64
+typedef struct {
+    atomic_long next[MM_CLAIM_MAX]; /* [n] next unclaimed block of share i */
+    long end[MM_CLAIM_MAX];         /* [n] end of share i */
+    int n;
+} mm_claim;
+
+static void claim_init(mm_claim *c, long total, int nth) {
+    c->n = nth < 1 ? 1 : nth > MM_CLAIM_MAX ? MM_CLAIM_MAX : nth;
+    for (int i = 0; i < c->n; i++) {
+        long lo, hi;
+        lrq_split(total, i, c->n, &lo, &hi);
+        atomic_init(&c->next[i], lo);
+        c->end[i] = hi;
+    }
 }
 
-/* Several tiled matmuls of one input (q/k/v, gate/up) as ONE pool run: the
- * blocks of all of them are claimed from one counter, so there is one
- * hand-off between the threads instead of one per linear, and a thread that
- * finishes one matrix early goes on with the next. */
+/* The next block for thread ith, or -1 when every block is taken. */
+static long claim_next(mm_claim *c, int ith) {
+    const int own = ith % c->n;
+    for (int k = 0; k < c->n; k++) {
+        const int j = (own + k) % c->n;
+        if (atomic_load_explicit(&c->next[j], memory_order_relaxed) >= c->end[j]) continue;
+        const long b = atomic_fetch_add_explicit(&c->next[j], 1, memory_order_relaxed);
+        if (b < c->end[j]) return b;
+    }
+    return -1;
+}
+
+/* Several tiled matmuls of one input (q/k/v, gate/up), or one, as ONE pool
+ * run: the blocks of all of them are claimed as one sequence, so there is
+ * one hand-off between the threads instead of one per linear, and a thread
+ * that finishes one matrix early goes on with the next. */
 #define MM_GROUP_MAX LRQ_LINEAR_GROUP
 typedef struct {
     mm_task *t[MM_GROUP_MAX];
     long first[MM_GROUP_MAX + 1]; /* block index where linear i starts; first[n] = all blocks */
     int n;
-    atomic_long next;
+    mm_claim claim;
 } mm_group;
 
 static void mm_group_worker(void *arg, int ith, int nth) {
     mm_group *g = arg;
-    (void)ith;
     (void)nth;
-    for (long blk = atomic_fetch_add_explicit(&g->next, 1, memory_order_relaxed); blk < g->first[g->n];
-         blk = atomic_fetch_add_explicit(&g->next, 1, memory_order_relaxed)) {
+    for (long blk = claim_next(&g->claim, ith); blk >= 0; blk = claim_next(&g->claim, ith)) {
         int i = 0;
         while (blk >= g->first[i + 1]) i++;
         mm_tiled_block(g->t[i], blk - g->first[i]);
     }
+}
+
+/* Runs tiled tasks t[0 .. m) as one group (above). */
+static void mm_run_group(lrq_nn *nn, mm_task *t, int m) {
+    mm_group g = { .n = m };
+    for (int i = 0; i < m; i++) {
+        g.t[i] = &t[i];
+        g.first[i + 1] = g.first[i] + mm_blocks(&t[i]);
+    }
+    claim_init(&g.claim, g.first[m], lrq_pool_size(nn->pool));
+    lrq_pool_run(nn->pool, mm_group_worker, &g);
 }
 
 /* Planes weights: rows [lo, hi) of every token through the planes kernels
@@ -143,10 +179,7 @@ static void mm_worker(void *arg, int ith, int nth) {
         mm_planes(t, lo, hi);
         return;
     }
-    if (t->gemm || t->q8p) {
-        mm_worker_tiled(t);
-        return;
-    }
+    LRQ_ASSERT(!t->gemm && !t->q8p); /* tiled tasks run as a group (mm_run_group) */
     long lo, hi;
     lrq_split((long)t->N, ith, nth, &lo, &hi);
     const uint8_t *wbase = t->W->data;
@@ -367,7 +400,6 @@ static void linear_prepare(lrq_nn *nn, const lrq_linear *L, const float *x, floa
     if (nn->hooks && nn->hooks->linear_in) nn->hooks->linear_in(nn->hooks->ud, &L->info, x, B);
     *t = (mm_task){ .W = W, .bias = L->bias, .out = y, .out_stride = W->ne[1], .B = B, .N = W->ne[1], .K = K,
                     .dot = tt->vec_dot };
-    atomic_init(&t->next, 0);
     LRQ_ASSERT(lrq_row_size(W->type, K, &t->row_bytes) == 0);
     if (W->qp.layout == LRQ_PARAMS_PLANES) {
         t->planes = lrq_planes_get();
@@ -416,16 +448,12 @@ void lrq_linear_fwd_n(lrq_nn *nn, const lrq_linear *const *L, float *const *y, i
             linear_prepare(nn, L[i0 + i], x, y[i0 + i], B, order_rows, done, &policy_buf, &q8, &t[i]);
             tiled &= t[i].gemm != NULL || t[i].q8p != NULL;
         }
-        if (tiled && m > 1) {
-            mm_group g = { .n = m };
-            atomic_init(&g.next, 0);
-            for (int i = 0; i < m; i++) {
-                g.t[i] = &t[i];
-                g.first[i + 1] = g.first[i] + mm_blocks(&t[i]);
-            }
-            lrq_pool_run(nn->pool, mm_group_worker, &g);
+        if (tiled) {
+            mm_run_group(nn, t, m);
         } else {
-            for (int i = 0; i < m; i++) lrq_pool_run(nn->pool, mm_worker, &t[i]);
+            for (int i = 0; i < m; i++)
+                if (t[i].gemm || t[i].q8p) mm_run_group(nn, &t[i], 1);
+                else lrq_pool_run(nn->pool, mm_worker, &t[i]);
         }
         for (int i = 0; i < m; i++)
             if (nn->hooks && nn->hooks->linear_out) nn->hooks->linear_out(nn->hooks->ud, &L[i0 + i]->info, y[i0 + i], B);
