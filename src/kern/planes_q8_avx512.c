@@ -78,12 +78,18 @@ INLINE __m512 scales_fast(const lrq_q8p_act *act, int64_t L0, const float *scale
     return _mm512_set1_ps(scale[act->gl[L0]]);
 }
 
+/* acc += lane sums I scaled, the step's block scales dl[L0 ..] given (loaded
+ * once for the rows of dot24m): the fast scale forms (lpg != 0). */
+INLINE __m512 apply_dl(const lrq_q8p_act *act, int64_t L0, const float *scale, __m512i I, __m512 dl, __m512 acc,
+                       int lpg) {
+    return _mm512_fmadd_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(I), dl), scales_fast(act, L0, scale, lpg), acc);
+}
+
 /* acc += lane sums I scaled: the fast forms for full steps, apply16 otherwise. */
 INLINE __m512 apply(const lrq_q8p_act *act, int64_t L0, int64_t ng, const float *scale, __m512i I, __m512 acc,
                     int lpg) {
     if (lpg == 0) return apply16(act, L0, ng, scale, I, acc);
-    const __m512 f = _mm512_mul_ps(_mm512_cvtepi32_ps(I), _mm512_load_ps(act->dl + L0));
-    return _mm512_fmadd_ps(f, scales_fast(act, L0, scale, lpg), acc);
+    return apply_dl(act, L0, scale, I, _mm512_load_ps(act->dl + L0), acc, lpg);
 }
 
 /* Field p (bits [w p, w p + w)) of every byte of v, as a byte 0 .. 2^w - 1.
@@ -103,20 +109,31 @@ INLINE __m512 apply(const lrq_q8p_act *act, int64_t L0, int64_t ng, const float 
 #define FIELD4HI(v) _mm512_and_si512(_mm512_srli_epi16((v), 4), _mm512_set1_epi8(15))
 #endif
 
-/* Lane sums of one 64-byte vector of 2-bit codes with the 256 slots at a. */
-INLINE __m512i lanes2(__m512i v, const int8_t *a) {
+/* Lane sums of a 64-byte code vector with activation vectors already loaded
+ * (A: 4 for bits 2, 2 for bits 4): the operations of lanes2 / lanes4. */
+INLINE __m512i lanes_pre(int bits, __m512i v, const __m512i *A) {
+    if (bits == 4) {
+        const __m512i m15 = _mm512_set1_epi8(15);
+        const __m512i I = _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_and_si512(v, m15), A[0]);
+        return _mm512_dpbusd_epi32(I, FIELD4HI(v), A[1]);
+    }
     const __m512i m3 = _mm512_set1_epi8(3);
-    __m512i I = _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_and_si512(v, m3), _mm512_load_si512(a));
-    I = _mm512_dpbusd_epi32(I, FIELD2(v, 1), _mm512_load_si512(a + 64));
-    I = _mm512_dpbusd_epi32(I, FIELD2(v, 2), _mm512_load_si512(a + 128));
-    return _mm512_dpbusd_epi32(I, FIELD2(v, 3), _mm512_load_si512(a + 192));
+    __m512i I = _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_and_si512(v, m3), A[0]);
+    I = _mm512_dpbusd_epi32(I, FIELD2(v, 1), A[1]);
+    I = _mm512_dpbusd_epi32(I, FIELD2(v, 2), A[2]);
+    return _mm512_dpbusd_epi32(I, FIELD2(v, 3), A[3]);
 }
 
-/* Lane sums of one 64-byte vector of 4-bit codes with the 128 slots at a. */
+/* Lane sums of one 64-byte vector of 2-bit codes with the 256 slots at a
+ * (4-bit codes: the 128 slots at a). */
+INLINE __m512i lanes2(__m512i v, const int8_t *a) {
+    const __m512i A[4] = {_mm512_load_si512(a), _mm512_load_si512(a + 64), _mm512_load_si512(a + 128),
+                          _mm512_load_si512(a + 192)};
+    return lanes_pre(2, v, A);
+}
 INLINE __m512i lanes4(__m512i v, const int8_t *a) {
-    const __m512i m15 = _mm512_set1_epi8(15);
-    const __m512i I = _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_and_si512(v, m15), _mm512_load_si512(a));
-    return _mm512_dpbusd_epi32(I, FIELD4HI(v), _mm512_load_si512(a + 64));
+    const __m512i A[2] = {_mm512_load_si512(a), _mm512_load_si512(a + 64)};
+    return lanes_pre(4, v, A);
 }
 
 /* bits 2 and 4 (CV values per 64-byte chunk), for NT activations at once
@@ -153,28 +170,6 @@ INLINE void dot24(int bits, int NT, const lrq_q8p_act *const *acts, const uint8_
 #undef LANES
     for (int a = 0; a < NT; a++)
         out[a] = sub_zero_term(acts[a], ng, scale, zero, offset, _mm512_add_ps(acc0[a], acc1[a]));
-}
-
-/* Lane sums of a 64-byte code vector with activation vectors already loaded
- * (A: 4 for bits 2, 2 for bits 4): the operations of lanes2 / lanes4. */
-INLINE __m512i lanes_pre(int bits, __m512i v, const __m512i *A) {
-    if (bits == 4) {
-        const __m512i m15 = _mm512_set1_epi8(15);
-        const __m512i I = _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_and_si512(v, m15), A[0]);
-        return _mm512_dpbusd_epi32(I, FIELD4HI(v), A[1]);
-    }
-    const __m512i m3 = _mm512_set1_epi8(3);
-    __m512i I = _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_and_si512(v, m3), A[0]);
-    I = _mm512_dpbusd_epi32(I, FIELD2(v, 1), A[1]);
-    I = _mm512_dpbusd_epi32(I, FIELD2(v, 2), A[2]);
-    return _mm512_dpbusd_epi32(I, FIELD2(v, 3), A[3]);
-}
-
-/* apply() with the step's block scales dl[L0 ..] already loaded (the same
- * operations: shared by the rows of dot24m). */
-INLINE __m512 apply_dl(const lrq_q8p_act *act, int64_t L0, const float *scale, __m512i I, __m512 dl, __m512 acc,
-                       int lpg) {
-    return _mm512_fmadd_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(I), dl), scales_fast(act, L0, scale, lpg), acc);
 }
 
 /* dot24 for NR (1..4) rows with one activation: each chunk's activation
