@@ -124,8 +124,8 @@ INLINE __m512i lanes_pre(int bits, __m512i v, const __m512i *A) {
     return _mm512_dpbusd_epi32(I, FIELD2(v, 3), A[3]);
 }
 
-/* Lane sums of one 64-byte vector of 2-bit codes with the 256 slots at a
- * (4-bit codes: the 128 slots at a). */
+/* lanes2 / lanes4: lane sums of one 64-byte vector of 2-bit (4-bit) codes
+ * with the 256 (128) activation slots at a. */
 INLINE __m512i lanes2(__m512i v, const int8_t *a) {
     const __m512i A[4] = {_mm512_load_si512(a), _mm512_load_si512(a + 64), _mm512_load_si512(a + 128),
                           _mm512_load_si512(a + 192)};
