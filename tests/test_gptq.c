@@ -29,6 +29,8 @@
 #include "model/model.h"
 #include "quant/gptq.h"
 #include "quant/lq_quant.h"
+#include "fmt/types.h"
+#include "io/text.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -312,9 +314,354 @@ static void test_spec_errors(void) {
     CHECK(lrq_gptq_check(&s, &o) != 0);
 }
 
+/* ---------- (b) the zoo Qwen3 ---------- */
+
+static char zoo_path[1024], calib_path[1024], valid_path[1024], tmp_dir[256];
+
+static int zoo_ready(void) {
+    if (!test_exists(zoo_path) || !test_exists(calib_path)) {
+        printf("  (skip: %s or %s missing)\n", zoo_path, calib_path);
+        return 0;
+    }
+    return 1;
+}
+
+static int tokens_of(const lrq_model *m, const char *path, int32_t **ids, size_t *n) {
+    char *buf;
+    size_t len;
+    if (lrq_text_load_prompt(path, &buf, &len)) return -1;
+    int rc = lrq_tokenize(m->vocab, buf, len, 1, 0, ids, n);
+    free(buf);
+    return rc;
+}
+
+/* A tensor of m as F32 (the caller frees it). */
+static float *tensor_f32(const lrq_model *m, const char *name, int64_t *ne0, int64_t *nrow) {
+    for (int i = 0; i < m->w->n_tensors; i++) {
+        const lrq_tensor *t = &m->w->tensors[i];
+        if (strcmp(t->name, name)) continue;
+        const lrq_type_traits *tr = lrq_type_get(t->type);
+        size_t rs;
+        if (!tr || !tr->to_float || lrq_row_size(t->type, t->ne[0], &rs)) return NULL;
+        *ne0 = t->ne[0];
+        *nrow = t->ne[1] * t->ne[2];
+        float *x = malloc(sizeof *x * (size_t)(*ne0 * *nrow));
+        for (int64_t r = 0; r < *nrow; r++) tr->to_float((const uint8_t *)t->data + (size_t)r * rs, x + r * *ne0, *ne0);
+        return x;
+    }
+    return NULL;
+}
+
+/* Captures every input row of one linear (one chunk's worth). */
+typedef struct capture {
+    const char *name;
+    float *x;
+    int64_t n_in, rows, cap;
+} capture;
+
+static void capture_in(void *ud, const lrq_linear_info *info, const float *x, int n_tok) {
+    capture *c = ud;
+    if (strcmp(info->name, c->name) || c->rows + n_tok > c->cap) return;
+    c->n_in = info->n_in;
+    memcpy(c->x + c->rows * info->n_in, x, sizeof *x * (size_t)(n_tok * info->n_in));
+    c->rows += n_tok;
+}
+
+/* The statistics of one chunk against the inputs captured by a hook of
+ * this test on the same chunk: H = Σ x xᵀ (F64 here), Σ x², max |x|, count. */
+static void test_calib_stats(void) {
+    if (!zoo_ready()) return;
+    lrq_model *m;
+    if (lrq_model_load(&m, zoo_path, NULL)) { CHECKF(0, "%s", lrq_last_error()); return; }
+    int32_t *ids = NULL;
+    size_t n = 0;
+    lrq_ctx *ctx = NULL;
+    lrq_calib *c = NULL;
+    CHECK(tokens_of(m, calib_path, &ids, &n) == 0 && n >= 512);
+    CHECK(lrq_ctx_new(&ctx, m, 512, 512, 2) == 0);
+    CHECK(lrq_calib_new(&c, m, NULL, NULL) == 0);
+    if (!ids || !ctx || !c) goto done;
+    const int32_t bos = lrq_vocab_add_bos(m->vocab) ? lrq_vocab_bos(m->vocab) : -1;
+    CHECK(lrq_calib_run(c, ctx, ids, n, 512, 512, 1, bos, NULL, NULL) == 1);
+    lrq_model_info info;
+    lrq_model_get_info(m, &info);
+    CHECK(lrq_calib_n_entries(c) == 7 * info.n_layer + 1); /* q k v o gate up down per layer, and the head */
+    for (int64_t i = 0; i < lrq_calib_n_entries(c); i++) CHECK(lrq_calib_entry_at(c, i)->n_tok == 512);
+    const char *name = "blk.2.ffn_down.weight";
+    const lrq_calib_entry *e = lrq_calib_find(c, name, -1);
+    CHECK(e != NULL);
+    if (!e) goto done;
+    capture cap = { .name = name, .cap = 512 };
+    cap.x = malloc(sizeof *cap.x * 512 * (size_t)e->n_in);
+    lrq_hooks h = { .ud = &cap, .linear_in = capture_in };
+    int32_t chunk[512];
+    memcpy(chunk, ids, sizeof chunk);
+    if (bos >= 0) chunk[0] = bos;
+    lrq_ctx_reset(ctx);
+    lrq_ctx_set_hooks(ctx, &h);
+    CHECK(lrq_ctx_eval(ctx, chunk, 512, 511) != NULL);
+    lrq_ctx_set_hooks(ctx, NULL);
+    CHECK(cap.rows == 512 && cap.n_in == e->n_in);
+    const int64_t k = e->n_in;
+    double worst = 0, worst_s = 0, worst_a = 0;
+    for (int64_t a = 0; a < k; a++) {
+        double s2 = 0;
+        float am = 0;
+        for (int64_t t = 0; t < cap.rows; t++) {
+            s2 += (double)cap.x[t * k + a] * cap.x[t * k + a];
+            am = fmaxf(am, fabsf(cap.x[t * k + a]));
+        }
+        worst_s = fmax(worst_s, fabs(e->sum2[a] - s2) / (s2 > 0 ? s2 : 1));
+        worst_a = fmax(worst_a, fabs((double)e->amax[a] - am));
+        for (int64_t b = 0; b < k; b += 7) { /* a sample of the columns: the full k^2 x 512 costs seconds */
+            double hv = 0, habs = 0;
+            for (int64_t t = 0; t < cap.rows; t++) {
+                const double p = (double)cap.x[t * k + a] * cap.x[t * k + b];
+                hv += p;
+                habs += fabs(p);
+            }
+            worst = fmax(worst, fabs(e->H[a * k + b] - hv) / (habs > 0 ? habs : 1));
+            CHECKF(e->H[a * k + b] == e->H[b * k + a], "H not symmetric at %lld %lld", (long long)a, (long long)b);
+            if (e->H[a * k + b] != e->H[b * k + a]) break;
+        }
+    }
+    /* one F32 SYRK over 512 rows: within 512 * 2^-24 of Σ|x_a x_b| (typically far less) */
+    CHECKF(worst <= 512.0 / 16777216.0, "H differs from Σ x xᵀ by %g of Σ|x x|", worst);
+    CHECKF(worst_s <= 1e-12 && worst_a == 0, "Σx² off by %g, max|x| by %g", worst_s, worst_a);
+    free(cap.x);
+done:
+    lrq_calib_free(c);
+    lrq_ctx_free(ctx);
+    lrq_model_free(m);
+    free(ids);
+}
+
+/* MoE: one entry per expert of every stack, fed only the tokens routed to
+ * it: per layer and expert, n_tok equals the routing counters. */
+static void test_calib_moe(void) {
+    const char *path = test_shared("models/zoo/ts-dsmoe-11M-f32.gguf");
+    if (!test_exists(path) || !test_exists(calib_path)) {
+        printf("  (skip: %s missing)\n", path);
+        return;
+    }
+    lrq_model *m;
+    if (lrq_model_load(&m, path, NULL)) { CHECKF(0, "%s", lrq_last_error()); return; }
+    int32_t *ids = NULL;
+    size_t n = 0;
+    lrq_ctx *ctx = NULL;
+    lrq_calib *c = NULL;
+    CHECK(tokens_of(m, calib_path, &ids, &n) == 0);
+    CHECK(lrq_ctx_new(&ctx, m, 256, 256, 2) == 0);
+    CHECK(lrq_calib_new(&c, m, NULL, NULL) == 0);
+    if (!ids || !ctx || !c) goto done;
+    const int32_t bos = lrq_vocab_add_bos(m->vocab) ? lrq_vocab_bos(m->vocab) : -1;
+    lrq_ctx_expert_counts_reset(ctx);
+    CHECK(lrq_calib_run(c, ctx, ids, n, 256, 256, 1, bos, NULL, NULL) == 1);
+    lrq_model_info info;
+    lrq_model_get_info(m, &info);
+    const uint64_t *cnt = lrq_ctx_expert_counts(ctx);
+    int stacks = 0;
+    int64_t unreached = 0;
+    for (int l = 0; l < info.n_layer && cnt; l++) {
+        char name[64];
+        snprintf(name, sizeof name, "blk.%d.ffn_gate_exps.weight", l);
+        if (!lrq_calib_find(c, name, 0)) continue;
+        stacks++;
+        CHECK(lrq_calib_find(c, name, -1) == NULL && lrq_calib_find(c, name, info.n_expert) == NULL);
+        for (int x = 0; x < info.n_expert; x++) {
+            const lrq_calib_entry *e = lrq_calib_find(c, name, x);
+            CHECKF(e && (uint64_t)e->n_tok == cnt[l * info.n_expert + x], "layer %d expert %d: %lld tokens, routed %llu",
+                   l, x, e ? (long long)e->n_tok : -1LL, (unsigned long long)cnt[l * info.n_expert + x]);
+            unreached += e && e->n_tok == 0;
+            if (e && e->n_tok == 0) { /* never reached: all zero */
+                double z = 0;
+                for (int64_t i = 0; i < e->n_in * e->n_in; i++) z += fabs(e->H[i]);
+                CHECK(z == 0);
+            }
+        }
+    }
+    CHECKF(stacks > 0, "no expert stacks collected");
+    printf("  %d expert stacks, %lld expert entries never reached on 1 chunk of 256\n", stacks, (long long)unreached);
+done:
+    lrq_calib_free(c);
+    lrq_ctx_free(ctx);
+    lrq_model_free(m);
+    free(ids);
+}
+
+/* On every linear of the zoo Qwen3: GPTQ's objective <= RTN's, at 2-bit
+ * g64 asym and 4-bit g128, with act-order, and (2-bit) static groups. */
+static void test_zoo_objective(void) {
+    if (!zoo_ready()) return;
+    lrq_model *m;
+    if (lrq_model_load(&m, zoo_path, NULL)) { CHECKF(0, "%s", lrq_last_error()); return; }
+    lrq_calib *c = NULL;
+    lrq_calib_params cp = { .text = calib_path, .n_ctx = 512, .max_chunks = 8, .n_threads = 2 };
+    lrq_calib_summary cs;
+    CHECK(lrq_calib_new(&c, m, NULL, NULL) == 0);
+    CHECKF(c && lrq_calib_collect(c, m, &cp, &cs) == 0, "%s", lrq_last_error());
+    if (!c) goto done;
+    printf("  calibration: %d chunks, %.1f MiB of statistics, %.1f s\n", cs.n_chunks, cs.bytes / 1048576.0, cs.seconds);
+    static const struct { const char *spec; int act, stat; } fm[] = {
+        { "b2g64a", 0, 0 }, { "b4g128", 0, 0 }, { "b2g64a", 1, 0 }, { "b2g64a", 1, 1 }, { "b3g64", 1, 0 },
+    };
+    double sum_g[5] = { 0 }, sum_r[5] = { 0 };
+    int n_lin = 0;
+    for (int64_t i = 0; i < lrq_calib_n_entries(c); i++) {
+        const lrq_calib_entry *e = lrq_calib_entry_at(c, i);
+        int64_t ne0, nrow;
+        float *w = tensor_f32(m, e->name, &ne0, &nrow);
+        CHECKF(w && ne0 == e->n_in, "%s", e->name);
+        if (!w) continue;
+        n_lin++;
+        for (int f = 0; f < 5; f++) {
+            lrq_lq_spec s;
+            CHECK(lrq_lq_spec_parse(fm[f].spec, &s) == 0);
+            lrq_gptq_opts o = lrq_gptq_defaults();
+            o.act_order = fm[f].act;
+            o.static_groups = fm[f].stat;
+            lrq_lq_qt g, r;
+            double og = 0, orr = 0;
+            CHECKF(lrq_gptq_quantize(&s, w, ne0, nrow, e->H, &o, 3, NULL, &g, NULL) == 0, "%s: %s", e->name,
+                   lrq_last_error());
+            CHECK(lrq_lq_quantize(&s, w, ne0, nrow, NULL, 3, NULL, &r) == 0);
+            CHECK(lrq_gptq_objective(w, &g, e->H, &og) == 0 && lrq_gptq_objective(w, &r, e->H, &orr) == 0);
+            CHECKF(og <= orr, "%s %s act %d static %d: GPTQ %g > RTN %g", e->name, fm[f].spec, fm[f].act, fm[f].stat,
+                   og, orr);
+            sum_g[f] += og / orr;
+            sum_r[f] += 1;
+            lrq_lq_qt_free(&g);
+            lrq_lq_qt_free(&r);
+        }
+        free(w);
+    }
+    CHECK(n_lin == 7 * 6 + 1);
+    for (int f = 0; f < 5; f++)
+        printf("  %s act %d static %d: GPTQ/RTN objective, mean over %d linears: %.3f\n", fm[f].spec, fm[f].act,
+               fm[f].stat, n_lin, sum_g[f] / sum_r[f]);
+done:
+    lrq_calib_free(c);
+    lrq_model_free(m);
+}
+
+/* ---------- (c) lrq quantize with method gptq, (d) its errors ---------- */
+
+static int write_file(const char *path, const char *text) {
+    FILE *f = fopen(path, "w");
+    if (!f) return -1;
+    fputs(text, f);
+    return fclose(f);
+}
+
+static int quantize_recipe(const char *recipe_text, const char *out, const char *const *rules, int n_rules) {
+    char rpath[512];
+    snprintf(rpath, sizeof rpath, "%s/r.recipe", tmp_dir);
+    if (write_file(rpath, recipe_text)) return -2;
+    lrq_quantize_params p = { .in = zoo_path, .out = out, .recipe = rpath, .rules = rules, .n_rules = n_rules,
+                              .n_threads = 2 };
+    return lrq_quantize(&p, NULL);
+}
+
+static double ppl_of(const char *path, int chunks) {
+    lrq_model *m;
+    if (lrq_model_load(&m, path, NULL)) return NAN;
+    int32_t *ids = NULL;
+    size_t n = 0;
+    lrq_ctx *ctx = NULL;
+    double ppl = NAN;
+    if (!tokens_of(m, valid_path, &ids, &n) && !lrq_ctx_new(&ctx, m, 512, 512, 2)) {
+        lrq_ppl_params p = { .n_ctx = 512, .n_batch = 512, .max_chunks = chunks };
+        lrq_ppl_result r;
+        if (!lrq_perplexity(ctx, m, ids, n, &p, &r)) ppl = r.ppl;
+    }
+    free(ids);
+    lrq_ctx_free(ctx);
+    lrq_model_free(m);
+    return ppl;
+}
+
+static void test_quantize_gptq(void) {
+    if (!zoo_ready() || !test_exists(valid_path)) return;
+    char text[2048], out[512];
+    const double pf = ppl_of(zoo_path, 2);
+    CHECK(isfinite(pf));
+    /* act-order with dynamic groups; then static groups with a per-tensor codebook on the FFN */
+    static const char *const variants[] = {
+        "base lq:b4g64a\nmethod gptq\ngptq-act-order\ngptq-block 64\n",
+        "base lq:b4g64\nmethod gptq\ngptq-act-order yes\ngptq-static-groups yes\ngptq-damp 0.02\n"
+        "/ffn_/ lq:b4g64kt3u\n",
+    };
+    for (int v = 0; v < 2; v++) {
+        snprintf(text, sizeof text, "%scalib-text %s\ncalib-chunks 4\ncalib-context 256\n", variants[v], calib_path);
+        snprintf(out, sizeof out, "%s/g%d.gguf", tmp_dir, v);
+        const int rc = quantize_recipe(text, out, NULL, 0);
+        CHECKF(rc == 0, "variant %d: %s", v, lrq_last_error());
+        if (rc) continue;
+        const double pq = ppl_of(out, 2);
+        printf("  variant %d: PPL %.4f on 2 chunks (F32 %.4f)\n", v, pq, pf);
+        /* 4-bit: near F32 (the lq4 g32 test in test_lq_model allows twice Q4_0's excess; this is looser) */
+        CHECKF(isfinite(pq) && pq < pf * 1.10, "variant %d: PPL %g, F32 %g", v, pq, pf);
+        unlink(out);
+    }
+}
+
+static void test_quantize_errors(void) {
+    if (!zoo_ready()) return;
+    char text[2048], out[512], short_path[512];
+    snprintf(out, sizeof out, "%s/err.gguf", tmp_dir);
+    /* a missing text: the recipe line says so, naming where it looked */
+    CHECK(quantize_recipe("base lq:b4g64\nmethod gptq\ncalib-text no-such-text.txt\n", out, NULL, 0) != 0);
+    CHECKF(strstr(lrq_last_error(), "r.recipe:3") && strstr(lrq_last_error(), "no-such-text.txt") &&
+               strstr(lrq_last_error(), "not found"), "%s", lrq_last_error());
+    /* no text at all */
+    CHECK(quantize_recipe("base lq:b4g64\nmethod gptq\n", out, NULL, 0) != 0);
+    CHECKF(strstr(lrq_last_error(), "calib-text"), "%s", lrq_last_error());
+    /* a llama.cpp block type among the matrices */
+    snprintf(text, sizeof text, "base lq:b4g64\nmethod gptq\ncalib-text %s\noutput.weight q8_0\n", calib_path);
+    CHECK(quantize_recipe(text, out, NULL, 0) != 0);
+    CHECKF(strstr(lrq_last_error(), "'output.weight'") && strstr(lrq_last_error(), "q8_0") &&
+               strstr(lrq_last_error(), "lq types only"), "%s", lrq_last_error());
+    /* an lq spec GPTQ cannot use, through --tensor-type */
+    const char *rule[] = { "blk.1.attn_k.weight=lq:b3g64rs" };
+    snprintf(text, sizeof text, "base lq:b4g64\nmethod gptq\ncalib-text %s\n", calib_path);
+    CHECK(quantize_recipe(text, out, rule, 1) != 0);
+    CHECKF(strstr(lrq_last_error(), "blk.1.attn_k.weight") && strstr(lrq_last_error(), "rs/rz"), "%s",
+           lrq_last_error());
+    /* a text shorter than one chunk; the text relative to the recipe's folder */
+    snprintf(short_path, sizeof short_path, "%s/short.txt", tmp_dir);
+    CHECK(write_file(short_path, "Once upon a time there was a cat.") == 0);
+    CHECK(quantize_recipe("base lq:b4g64\nmethod gptq\ncalib-text short.txt\n", out, NULL, 0) != 0);
+    CHECKF(strstr(lrq_last_error(), "short.txt") && strstr(lrq_last_error(), "fewer than one calibration chunk"), "%s",
+           lrq_last_error());
+    CHECK(access(out, F_OK) != 0); /* nothing written */
+    /* bad values */
+    CHECK(quantize_recipe("base lq:b4g64\nmethod gptq\ngptq-damp -1\n", out, NULL, 0) != 0);
+    CHECKF(strstr(lrq_last_error(), "r.recipe:3") && strstr(lrq_last_error(), "gptq-damp"), "%s", lrq_last_error());
+    CHECK(quantize_recipe("base lq:b4g64\nmethod obs\n", out, NULL, 0) != 0);
+    CHECKF(strstr(lrq_last_error(), "r.recipe:2"), "%s", lrq_last_error());
+    unlink(short_path);
+}
+
 int main(void) {
+    snprintf(zoo_path, sizeof zoo_path, "%s", test_shared("models/zoo/ts-qwen3-5M-f32.gguf"));
+    snprintf(calib_path, sizeof calib_path, "%s", test_shared("data/calib/ts260k-synth-calib.txt"));
+    snprintf(valid_path, sizeof valid_path, "%s", test_shared("data/tinystories/ts260k-synth-valid.txt"));
+    snprintf(tmp_dir, sizeof tmp_dir, "/tmp/test_gptq_XXXXXX");
+    if (!mkdtemp(tmp_dir)) {
+        perror("mkdtemp");
+        return 1;
+    }
     TEST_RUN(test_blocked_equals_reference);
     TEST_RUN(test_objective);
     TEST_RUN(test_spec_errors);
+    TEST_RUN(test_calib_stats);
+    TEST_RUN(test_calib_moe);
+    TEST_RUN(test_zoo_objective);
+    TEST_RUN(test_quantize_gptq);
+    TEST_RUN(test_quantize_errors);
+    char r[512];
+    snprintf(r, sizeof r, "%s/r.recipe", tmp_dir);
+    unlink(r);
+    rmdir(tmp_dir);
     return test_finish();
 }

@@ -192,9 +192,8 @@ const lrq_calib_entry *lrq_calib_entry_at(const lrq_calib *c, int64_t i) {
 const lrq_calib_entry *lrq_calib_find(const lrq_calib *c, const char *name, int32_t expert) {
     const tensor_slot *t = find_tensor(c, name);
     if (!t) return NULL;
-    const lrq_calib_entry *e = &c->e[t->first + (expert < 0 ? 0 : expert)];
-    if (expert >= t->n_mat || e->expert != expert) return NULL;
-    return e;
+    if (expert >= t->n_mat || (expert < 0) != !t->stack) return NULL;
+    return &c->e[t->first + (expert < 0 ? 0 : expert)];
 }
 
 const lrq_hooks *lrq_calib_hooks(lrq_calib *c) { return &c->hooks; }
