@@ -37,6 +37,11 @@ struct lrq_calib {
     uint32_t n_slot;
     float *part;         /* [max_in][max_in] one call's F32 partial Σ x xᵀ */
     int64_t max_in;
+    /* The input `part` was made from: q/k/v (and gate/up) get the same x one
+     * after the other, so its SYRK is reused when the bytes are equal (a
+     * pointer test alone could be fooled by a reused buffer). */
+    float *last_x;       /* [UBATCH][max_in] */
+    int64_t last_rows, last_in; /* 0: none */
     int has_output;      /* output.weight is selected: the head must see every row */
     size_t bytes;
     lrq_hooks hooks;
@@ -78,7 +83,16 @@ static void on_linear_in(void *ud, const lrq_linear_info *info, const float *x, 
     lrq_calib_entry *e = &c->e[t->first + (info->expert < 0 ? 0 : info->expert)];
     const int64_t n = t->n_in;
     /* one F32 SYRK over this call's rows (upper triangle), added into the F64 sums */
-    cblas_ssyrk(CblasRowMajor, CblasUpper, CblasTrans, (int)n, n_tok, 1.0f, x, (int)n, 0.0f, c->part, (int)n);
+    const size_t nx = (size_t)n_tok * (size_t)n;
+    if (!(c->last_rows == n_tok && c->last_in == n && !memcmp(c->last_x, x, nx * sizeof *x))) {
+        cblas_ssyrk(CblasRowMajor, CblasUpper, CblasTrans, (int)n, n_tok, 1.0f, x, (int)n, 0.0f, c->part, (int)n);
+        c->last_rows = c->last_in = 0;
+        if (n_tok <= UBATCH) {
+            memcpy(c->last_x, x, nx * sizeof *x);
+            c->last_rows = n_tok;
+            c->last_in = n;
+        }
+    }
     for (int64_t i = 0; i < n; i++) {
         double *h = e->H + i * n;
         const float *p = c->part + i * n;
@@ -149,8 +163,9 @@ int lrq_calib_new(lrq_calib **out, const lrq_model *m, lrq_calib_select_fn selec
         }
     }
     size_t part = (size_t)c->max_in * (size_t)c->max_in * sizeof(float);
-    if (c->max_in > 0 && !(c->part = lrq_malloc(part))) goto fail;
-    c->bytes = need + part;
+    size_t last = (size_t)UBATCH * (size_t)c->max_in * sizeof(float);
+    if (c->max_in > 0 && (!(c->part = lrq_malloc(part)) || !(c->last_x = lrq_malloc(last)))) goto fail;
+    c->bytes = need + part + last;
     c->n_slot = 16;
     while (c->n_slot < 2u * (uint32_t)c->n_t) c->n_slot *= 2;
     if (!(c->slot = lrq_malloc(sizeof *c->slot * c->n_slot))) goto fail;
@@ -179,6 +194,7 @@ void lrq_calib_free(lrq_calib *c) {
     free(c->t);
     free(c->slot);
     free(c->part);
+    free(c->last_x);
     free(c);
 }
 

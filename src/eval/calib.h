@@ -24,7 +24,9 @@
  *
  * Memory: every selected entry is allocated when the collector is made (so
  * the peak is known before the run: lrq_calib_bytes): 8 n_in² + 12 n_in
- * bytes per entry, plus one F32 n_in² scratch for the partials. A caller
+ * bytes per entry, plus one F32 n_in² scratch for the partials and a copy
+ * of the last input (512 rows: the linears sharing an input, q/k/v and
+ * gate/up, reuse its partial instead of repeating the SYRK). A caller
  * short of memory selects a subset (e.g. one layer's linears) and runs the
  * text once per subset.
  */

@@ -38,6 +38,7 @@
 #include "quant/recipe.h"
 #include "quant/lq_store.h"
 #include "quant/gptq.h"
+#include "quant/gptq_seq.h"
 #include "eval/calib.h"
 
 #include <errno.h>
@@ -110,6 +111,8 @@ typedef struct job {
     int gptq;
     lrq_gptq_opts gopts;
     lrq_calib *calib;
+    lrq_gptq_job *seq;          /* gptq-sequential: the matrices quantized before writing, [n_seq] */
+    int n_seq;
 } job;
 
 static int cmp_order(const void *a, const void *b) {
@@ -419,6 +422,12 @@ static int lq_quant_gptq(void *ud, const lrq_lq_spec *s, const float *x, int64_t
     lq_src *ls = ud;
     job *jb = ls->jb;
     const char *name = ls->t->src->name;
+    for (int i = 0; i < jb->n_seq; i++)
+        if (!strcmp(jb->seq[i].t->name, name)) { /* sequential: quantized already; hand it over */
+            *out = jb->seq[i].q;
+            memset(&jb->seq[i].q, 0, sizeof jb->seq[i].q);
+            return 0;
+        }
     const lrq_calib_entry *e = lrq_calib_find(jb->calib, name, -1);
     if (!e) return lrq_err_set("gptq: no calibration statistics for '%s'", name);
     lrq_gptq_report rep;
@@ -467,13 +476,36 @@ static int gptq_select(void *ud, const char *name, int64_t n_in, int32_t n_mat) 
     return 0;
 }
 
+/* gptq-sequential: every lq matrix quantized before writing, layer by
+ * layer on the partly quantized model (quant/gptq_seq.h). */
+static int gptq_run_sequential(job *jb, lrq_model *m, const lrq_calib_params *cp) {
+    if (!(jb->seq = lrq_calloc((size_t)jb->n + 1, sizeof *jb->seq))) return -1;
+    for (int i = 0; i < jb->n; i++) {
+        const qt *t = &jb->t[i];
+        if (!lrq_type_lq_bits(t->type)) continue;
+        if (t->perm_heads > 0)
+            return lrq_err_set("tensor '%s': gptq-sequential cannot reorder the rows of Hugging Face q/k "
+                               "projections; convert the model to GGUF first", t->src->name);
+        lrq_gptq_job *g = &jb->seq[jb->n_seq++];
+        g->t = &m->w->tensors[t->src - m->w->tensors];
+        g->spec = t->lq;
+        g->seed = lrq_lq_name_seed(t->src->name);
+    }
+    if (lrq_gptq_sequential(m, jb->seq, jb->n_seq, cp, &jb->gopts, jb->pool, jb->p->log)) {
+        jb->n_seq = 0;
+        return -1;
+    }
+    return 0;
+}
+
 /* The one-shot calibration pass: the unquantized model on the recipe's
  * text, a Hessian for every lq matrix. */
-static int gptq_calibrate(job *jb, const lrq_model *m, const lrq_recipe *rc) {
+static int gptq_calibrate(job *jb, lrq_model *m, const lrq_recipe *rc) {
     const lrq_quantize_params *p = jb->p;
-    if (lrq_calib_new(&jb->calib, m, gptq_select, jb)) return -1;
     lrq_calib_params cp = { .text = rc->calib_text, .n_ctx = rc->calib_ctx > 0 ? rc->calib_ctx : 512,
                             .max_chunks = rc->calib_chunks, .n_threads = p->n_threads, .log = p->log };
+    if (rc->gptq_sequential == 1) return gptq_run_sequential(jb, m, &cp);
+    if (lrq_calib_new(&jb->calib, m, gptq_select, jb)) return -1;
     lrq_calib_summary cs;
     if (lrq_calib_collect(jb->calib, m, &cp, &cs)) return -1;
     for (int i = 0; i < jb->n; i++) {
@@ -809,6 +841,8 @@ done:
     lrq_gguf_writer_free(w);
     lrq_lq_store_free(jb.lq_store);
     lrq_calib_free(jb.calib);
+    for (int i = 0; i < jb.n_seq; i++) lrq_lq_qt_free(&jb.seq[i].q);
+    free(jb.seq);
     free(jb.lq_src);
     free(jb.widx);
     lrq_pool_free(jb.pool);
