@@ -17,6 +17,10 @@
 # Why each package:
 #   cmake make gcc pkg-config libpcre2-dev  build lrq (PCRE2 runs the BPE
 #                                           pre-tokenizer regexes)
+#   libopenblas-dev liblapacke-dev          dense linear algebra of calibration
+#                                           and GPTQ (Cholesky, inverse, GEMM:
+#                                           src/eval/calib.c, src/quant/gptq.c);
+#                                           macOS uses Apple's Accelerate instead
 #   clang libclang-rt-N-dev                 the ASan+UBSan and libFuzzer tests
 #                                           (libFuzzer's runtime, from the
 #                                           package of clang's own version
@@ -33,7 +37,7 @@ set -eu
 
 NEON_PKGS="gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user"
 
-BUILD_PKGS="cmake make gcc pkg-config libpcre2-dev"
+BUILD_PKGS="cmake make gcc pkg-config libpcre2-dev libopenblas-dev liblapacke-dev"
 TEST_PKGS="clang"
 
 # Major version of the installed clang, or of the one Debian's `clang`
@@ -161,7 +165,9 @@ install_macos() {
 check_only() {
     missing=""
     for c in cmake make cc pkg-config clang; do command -v "$c" >/dev/null 2>&1 || missing="$missing $c"; done
-    if command -v pkg-config >/dev/null 2>&1 && ! pkg-config --exists libpcre2-8; then missing="$missing libpcre2-8"; fi
+    if command -v pkg-config >/dev/null 2>&1; then
+        for m in libpcre2-8 openblas lapacke; do pkg-config --exists "$m" || missing="$missing $m"; done
+    fi
     [ -n "$missing" ] || return 0
     echo "deps.sh: missing${missing}; install them with your package manager (and libFuzzer's runtime for clang)" >&2
     return 1

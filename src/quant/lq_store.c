@@ -75,6 +75,7 @@ typedef struct item {
 
 struct lrq_lq_store {
     struct lrq_pool *pool;
+    lrq_lq_quant_fn quant;       /* NULL: lrq_lq_quantize */
     item **items;
     size_t n, cap;
 };
@@ -84,6 +85,8 @@ lrq_lq_store *lrq_lq_store_new(struct lrq_pool *pool) {
     if (st) st->pool = pool;
     return st;
 }
+
+void lrq_lq_store_set_quantizer(lrq_lq_store *st, lrq_lq_quant_fn fn) { st->quant = fn; }
 
 void lrq_lq_store_free(lrq_lq_store *st) {
     if (!st) return;
@@ -115,7 +118,9 @@ static int fill(void *ud, size_t index, lrq_gguf_sink *sink) {
         float *x = lrq_malloc(nel * sizeof *x + 1);
         if (!x) return -1;
         int r = it->src(it->ud, x);
-        if (!r) r = lrq_lq_quantize(&it->spec, x, p->ne[0], rows, it->imp, it->seed, it->st->pool, &it->q);
+        if (!r)
+            r = it->st->quant ? it->st->quant(it->ud, &it->spec, x, p->ne[0], rows, it->imp, it->seed, it->st->pool, &it->q)
+                              : lrq_lq_quantize(&it->spec, x, p->ne[0], rows, it->imp, it->seed, it->st->pool, &it->q);
         if (r) {
             free(x);
             return lrq_err_prefix("tensor '%s'", it->name);

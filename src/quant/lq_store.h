@@ -31,6 +31,12 @@ typedef int (*lrq_lq_src_fn)(void *ud, float *x);
  * statistics and progress; may be NULL. */
 typedef void (*lrq_lq_done_fn)(void *ud, const lrq_lq_qt *q, const float *x);
 
+/* Quantizes x [rows][ne0] with spec s into *out, in place of
+ * lrq_lq_quantize (same contract; e.g. GPTQ with the tensor's Hessian);
+ * ud is the tensor's, as for src. */
+typedef int (*lrq_lq_quant_fn)(void *ud, const lrq_lq_spec *s, const float *x, int64_t ne0, int64_t rows,
+                               const float *imp, uint64_t seed, struct lrq_pool *pool, lrq_lq_qt *out);
+
 typedef struct lrq_lq_store lrq_lq_store;
 
 /* A store whose quantizations run on `pool` (may be NULL: one thread). NULL
@@ -38,6 +44,8 @@ typedef struct lrq_lq_store lrq_lq_store;
  * half way); safe on NULL. The store must outlive lrq_gguf_writer_write. */
 lrq_lq_store *lrq_lq_store_new(struct lrq_pool *pool);
 void lrq_lq_store_free(lrq_lq_store *st);
+/* Every matrix of st quantized by fn (NULL: lrq_lq_quantize, the default). */
+void lrq_lq_store_set_quantizer(lrq_lq_store *st, lrq_lq_quant_fn fn);
 
 /* Register the matrix `name` of shape ne (n_dims 2..4) with spec s in w:
  * the key and every tensor of its layout. imp: NULL or ne[0] importance

@@ -37,6 +37,9 @@
 #include "quant/preset.h"
 #include "quant/recipe.h"
 #include "quant/lq_store.h"
+#include "quant/gptq.h"
+#include "quant/gptq_seq.h"
+#include "eval/calib.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -104,6 +107,12 @@ typedef struct job {
     lrq_lq_store *lq_store;
     struct lq_src *lq_src;      /* [n]: the source of each lq tensor */
     int *widx;                  /* writer tensor index -> index into t (lq companions make them differ) */
+    /* method gptq (recipe): every lq matrix by GPTQ with its Hessian from the calibration pass */
+    int gptq;
+    lrq_gptq_opts gopts;
+    lrq_calib *calib;
+    lrq_gptq_job *seq;          /* gptq-sequential: the matrices quantized before writing, [n_seq] */
+    int n_seq;
 } job;
 
 static int cmp_order(const void *a, const void *b) {
@@ -405,6 +414,114 @@ static void lq_done(void *ud, const lrq_lq_qt *q, const float *x) {
     if (p->tensor_done) p->tensor_done(p->ud, ls->index, ls->jb->n, &rep);
 }
 
+/* method gptq: the lq store's quantizer. Every lq matrix was calibrated
+ * (gptq_calibrate checked it), so each has its Hessian. */
+static int lq_quant_gptq(void *ud, const lrq_lq_spec *s, const float *x, int64_t ne0, int64_t rows, const float *imp,
+                         uint64_t seed, lrq_pool *pool, lrq_lq_qt *out) {
+    (void)imp; /* GPTQ weighs errors by the whole Hessian, not by its diagonal */
+    lq_src *ls = ud;
+    job *jb = ls->jb;
+    const char *name = ls->t->src->name;
+    for (int i = 0; i < jb->n_seq; i++)
+        if (!strcmp(jb->seq[i].t->name, name)) { /* sequential: quantized already; hand it over */
+            *out = jb->seq[i].q;
+            memset(&jb->seq[i].q, 0, sizeof jb->seq[i].q);
+            return 0;
+        }
+    const lrq_calib_entry *e = lrq_calib_find(jb->calib, name, -1);
+    if (!e) return lrq_err_set("gptq: no calibration statistics for '%s'", name);
+    lrq_gptq_report rep;
+    if (lrq_gptq_quantize(s, x, ne0, rows, e->H, &jb->gopts, seed, pool, out, &rep)) return -1;
+    if (rep.damp > jb->gopts.damp && jb->p->log)
+        fprintf(jb->p->log, "lrq quantize: warning: gptq: %s: the Hessian needed damping %g (not %g) to factorise\n",
+                name, rep.damp, jb->gopts.damp);
+    return 0;
+}
+
+/* method gptq, before anything is written: the options, every lq spec
+ * usable by GPTQ, no llama.cpp block type among the quantized matrices
+ * (GPTQ writes lq only: a silent round-to-nearest tensor would mislead). */
+static int gptq_plan(job *jb, const lrq_recipe *rc, const char *recipe) {
+    if (!rc->calib_text) return lrq_err_set("%s: method gptq needs a calibration text ('calib-text FILE')", recipe);
+    lrq_gptq_opts o = lrq_gptq_defaults();
+    if (rc->gptq_damp >= 0) o.damp = rc->gptq_damp;
+    if (rc->gptq_block > 0) o.block = rc->gptq_block;
+    if (rc->gptq_act_order >= 0) o.act_order = rc->gptq_act_order;
+    if (rc->gptq_static_groups >= 0) o.static_groups = rc->gptq_static_groups;
+    int n = 0;
+    for (int i = 0; i < jb->n; i++) {
+        const qt *t = &jb->t[i];
+        const char *name = t->src->name;
+        if (!t->convert) continue;
+        if (lrq_type_lq_bits(t->type)) {
+            if (lrq_gptq_check(&t->lq, &o)) return lrq_err_prefix("%s: tensor '%s'", recipe, name);
+            n++;
+        } else if (is_block(t->type) && lrq_tensor_quantizable(name, t->src->n_dims)) {
+            return lrq_err_set("%s: tensor '%s': method gptq writes lq types only, and this tensor is %s (give it an "
+                               "lq:SPEC rule, or f16/bf16/f32 to leave it unquantized)", recipe, name,
+                               lrq_type_name(t->type));
+        }
+    }
+    if (!n) return lrq_err_set("%s: method gptq, but no tensor is an lq type (base lq:SPEC or lq rules)", recipe);
+    jb->gptq = 1;
+    jb->gopts = o;
+    return 0;
+}
+
+static int gptq_select(void *ud, const char *name, int64_t n_in, int32_t n_mat) {
+    const job *jb = ud;
+    (void)n_in;
+    for (int i = 0; i < jb->n; i++)
+        if (!strcmp(jb->t[i].src->name, name)) return n_mat == 1 && lrq_type_lq_bits(jb->t[i].type);
+    return 0;
+}
+
+/* gptq-sequential: every lq matrix quantized before writing, layer by
+ * layer on the partly quantized model (quant/gptq_seq.h). */
+static int gptq_run_sequential(job *jb, lrq_model *m, const lrq_calib_params *cp) {
+    if (!(jb->seq = lrq_calloc((size_t)jb->n + 1, sizeof *jb->seq))) return -1;
+    for (int i = 0; i < jb->n; i++) {
+        const qt *t = &jb->t[i];
+        if (!lrq_type_lq_bits(t->type)) continue;
+        if (t->perm_heads > 0)
+            return lrq_err_set("tensor '%s': gptq-sequential cannot reorder the rows of Hugging Face q/k "
+                               "projections; convert the model to GGUF first", t->src->name);
+        lrq_gptq_job *g = &jb->seq[jb->n_seq++];
+        g->t = &m->w->tensors[t->src - m->w->tensors];
+        g->spec = t->lq;
+        g->seed = lrq_lq_name_seed(t->src->name);
+    }
+    if (lrq_gptq_sequential(m, jb->seq, jb->n_seq, cp, &jb->gopts, jb->pool, jb->p->log)) {
+        jb->n_seq = 0;
+        return -1;
+    }
+    return 0;
+}
+
+/* The one-shot calibration pass: the unquantized model on the recipe's
+ * text, a Hessian for every lq matrix. */
+static int gptq_calibrate(job *jb, lrq_model *m, const lrq_recipe *rc) {
+    const lrq_quantize_params *p = jb->p;
+    lrq_calib_params cp = { .text = rc->calib_text, .n_ctx = rc->calib_ctx > 0 ? rc->calib_ctx : 512,
+                            .max_chunks = rc->calib_chunks, .n_threads = p->n_threads, .log = p->log };
+    if (rc->gptq_sequential == 1) return gptq_run_sequential(jb, m, &cp);
+    if (lrq_calib_new(&jb->calib, m, gptq_select, jb)) return -1;
+    lrq_calib_summary cs;
+    if (lrq_calib_collect(jb->calib, m, &cp, &cs)) return -1;
+    for (int i = 0; i < jb->n; i++) {
+        const qt *t = &jb->t[i];
+        if (!lrq_type_lq_bits(t->type)) continue;
+        const lrq_calib_entry *e = lrq_calib_find(jb->calib, t->src->name, -1);
+        if (!e || e->n_tok == 0)
+            return lrq_err_set("%s: tensor '%s': the calibration pass never reached it (not a linear lrq runs?)",
+                               rc->calib_text, t->src->name);
+    }
+    if (p->log)
+        fprintf(p->log, "calib: %d chunks in %.1f s, %.1f MiB of statistics\n", cs.n_chunks, cs.seconds,
+                (double)cs.bytes / (1024.0 * 1024.0));
+    return 0;
+}
+
 /* Drop the pages of [p, p + n) from this process's mapping (they stay in
  * the page cache). Only for read-only file mappings: there it is harmless. */
 static void drop_pages(const job *jb, const void *p, size_t n) {
@@ -619,6 +736,11 @@ int lrq_quantize(const lrq_quantize_params *p, lrq_quantize_result *r) {
     for (size_t i = 0; i < rc.n_rules; i++)
         if (!rc.rules[i].used)
             logw(p, "rule '%s' (%s) decided no tensor's type%s", rc.rules[i].pattern, rc.rules[i].where, "");
+    if (rc.method == LRQ_METHOD_GPTQ) {
+        if (gptq_plan(&jb, &rc, p->recipe ? p->recipe : "recipe")) goto done;
+    } else if (rc.gptq_where) {
+        logw(p, "%s: calibration/GPTQ settings without 'method gptq' are ignored%s%s", rc.gptq_where, "", "");
+    }
 
     res.n_tensors = jb.n;
     /* no llama ftype describes lq: llama.cpp's LLAMA_FTYPE_GUESSED (1024) */
@@ -681,6 +803,10 @@ int lrq_quantize(const lrq_quantize_params *p, lrq_quantize_result *r) {
         !(jb.lq_src = lrq_calloc((size_t)jb.n + 1, sizeof *jb.lq_src)))
         goto done;
 
+    if (jb.gptq) {
+        if (gptq_calibrate(&jb, m, &rc)) goto done;
+        lrq_lq_store_set_quantizer(jb.lq_store, lq_quant_gptq);
+    }
     if (!(w = lrq_gguf_writer_new())) goto done;
     if (wt->gguf ? copy_metadata(w, wt->gguf, ftype)
                  : lrq_quant_meta_from_model(w, m, base_name(p->in), ftype))
@@ -714,6 +840,9 @@ int lrq_quantize(const lrq_quantize_params *p, lrq_quantize_result *r) {
 done:
     lrq_gguf_writer_free(w);
     lrq_lq_store_free(jb.lq_store);
+    lrq_calib_free(jb.calib);
+    for (int i = 0; i < jb.n_seq; i++) lrq_lq_qt_free(&jb.seq[i].q);
+    free(jb.seq);
     free(jb.lq_src);
     free(jb.widx);
     lrq_pool_free(jb.pool);

@@ -6,11 +6,16 @@
  *   pure                     every quantized tensor gets the base type (no mix)
  *   quantize-norms           rules may also change norms and the MoE router
  *   PATTERN TYPE             a rule (also "PATTERN = TYPE")
+ *   method gptq              lq matrices by GPTQ, with a calibration pass
+ *   calib-text FILE          ... on this text (relative: beside the recipe, else the cwd)
+ *   calib-chunks N / calib-context N / gptq-damp F / gptq-block N / gptq-act-order / gptq-static-groups /
+ *   gptq-sequential
  */
 #define _POSIX_C_SOURCE 200809L
 #include "quant/recipe.h"
 
 #include "core/core.h"
+#include "core/path.h"
 #include "fmt/types.h"
 
 #include <ctype.h>
@@ -26,6 +31,12 @@ void lrq_recipe_init(lrq_recipe *r) {
     memset(r, 0, sizeof *r);
     r->pure = -1;
     r->quantize_norms = -1;
+    r->method = LRQ_METHOD_RTN;
+    r->calib_chunks = -1;
+    r->gptq_damp = -1.0;
+    r->gptq_act_order = -1;
+    r->gptq_static_groups = -1;
+    r->gptq_sequential = -1;
 }
 
 void lrq_recipe_free(lrq_recipe *r) {
@@ -40,6 +51,8 @@ void lrq_recipe_free(lrq_recipe *r) {
     }
     free(r->rules);
     free(r->base);
+    free(r->calib_text);
+    free(r->gptq_where);
     lrq_recipe_init(r);
 }
 
@@ -167,6 +180,92 @@ static int parse_bool_opt(int *dst, char **w, int n, const char *where) {
     return lrq_err_set("%s: '%s' takes no value or yes/no", where, w[0]);
 }
 
+/* A positive integer option value. */
+static int parse_int_opt(int *dst, char **w, int n, const char *where) {
+    char *end;
+    errno = 0;
+    long v = n == 2 ? strtol(w[1], &end, 10) : 0;
+    if (n != 2 || errno || *end || v < 1 || v > 1000000)
+        return lrq_err_set("%s: '%s' takes one integer from 1 to 1000000", where, w[0]);
+    *dst = (int)v;
+    return 0;
+}
+
+/* The calibration text of a recipe at `path`: an absolute path as given; a
+ * relative one beside the recipe if it is there, else from the current
+ * directory. A file in neither place is an error naming both. */
+static int resolve_text(lrq_recipe *r, const char *name, const char *path, const char *where) {
+    if (r->calib_text) return lrq_err_set("%s: 'calib-text' is given twice", where);
+    if (name[0] == '/') {
+        if (!lrq_path_is_file(name)) return lrq_err_set("%s: calibration text '%s' not found", where, name);
+        return (r->calib_text = lrq_strdup(name)) ? 0 : -1;
+    }
+    const char *slash = strrchr(path, '/');
+    char *beside = NULL;
+    if (slash) {
+        size_t nd = (size_t)(slash - path);
+        char *dir = lrq_malloc(nd + 2);
+        if (!dir) return -1;
+        memcpy(dir, path, nd ? nd : 1); /* "/x.recipe": the root */
+        dir[nd ? nd : 1] = 0;
+        beside = lrq_path_join(dir, name);
+        free(dir);
+        if (!beside) return -1;
+    } else if (!(beside = lrq_strdup(name))) {
+        return -1;
+    }
+    if (lrq_path_is_file(beside)) {
+        r->calib_text = beside;
+        return 0;
+    }
+    if (lrq_path_is_file(name)) {
+        free(beside);
+        return (r->calib_text = lrq_strdup(name)) ? 0 : -1;
+    }
+    lrq_err_set("%s: calibration text '%s' not found (neither %s beside the recipe nor in the current directory)",
+                where, name, beside);
+    free(beside);
+    return -1;
+}
+
+/* The calibration and GPTQ statements; 1 if w[0] is none of them. */
+static int parse_gptq_opt(lrq_recipe *r, char **w, int nw, const char *path, const char *where) {
+    int rc;
+    if (!strcmp(w[0], "method")) {
+        if (nw == 2 && !strcasecmp(w[1], "gptq")) r->method = LRQ_METHOD_GPTQ;
+        else if (nw == 2 && !strcasecmp(w[1], "rtn")) r->method = LRQ_METHOD_RTN;
+        else return lrq_err_set("%s: 'method' takes gptq or rtn", where);
+        rc = 0;
+    } else if (!strcmp(w[0], "calib-text")) {
+        if (nw != 2) return lrq_err_set("%s: 'calib-text' takes one file name (no spaces)", where);
+        rc = resolve_text(r, w[1], path, where);
+    } else if (!strcmp(w[0], "calib-chunks")) {
+        rc = parse_int_opt(&r->calib_chunks, w, nw, where);
+    } else if (!strcmp(w[0], "calib-context")) {
+        rc = parse_int_opt(&r->calib_ctx, w, nw, where);
+    } else if (!strcmp(w[0], "gptq-block")) {
+        rc = parse_int_opt(&r->gptq_block, w, nw, where);
+    } else if (!strcmp(w[0], "gptq-damp")) {
+        char *end;
+        errno = 0;
+        double v = nw == 2 ? strtod(w[1], &end) : -1.0;
+        if (nw != 2 || errno || *end || !(v >= 0.0 && v <= 1.0))
+            return lrq_err_set("%s: 'gptq-damp' takes one fraction of the mean Hessian diagonal in [0, 1]", where);
+        r->gptq_damp = v;
+        rc = 0;
+    } else if (!strcmp(w[0], "gptq-act-order")) {
+        rc = parse_bool_opt(&r->gptq_act_order, w, nw, where);
+    } else if (!strcmp(w[0], "gptq-static-groups")) {
+        rc = parse_bool_opt(&r->gptq_static_groups, w, nw, where);
+    } else if (!strcmp(w[0], "gptq-sequential")) {
+        rc = parse_bool_opt(&r->gptq_sequential, w, nw, where);
+    } else {
+        return 1;
+    }
+    if (!rc && !r->gptq_where && !(r->gptq_where = lrq_strdup(where))) rc = -1;
+    return rc;
+}
+
 int lrq_recipe_parse(lrq_recipe *r, const char *text, size_t len, const char *path) {
     size_t pos = 0;
     int lineno = 0;
@@ -200,6 +299,8 @@ int lrq_recipe_parse(lrq_recipe *r, const char *text, size_t len, const char *pa
             rc = parse_bool_opt(&r->pure, w, nw, where);
         } else if (!strcmp(w[0], "quantize-norms")) {
             rc = parse_bool_opt(&r->quantize_norms, w, nw, where);
+        } else if ((rc = parse_gptq_opt(r, w, nw, path, where)) != 1) {
+            /* a calibration or GPTQ statement (rc 0 or -1) */
         } else if (nw == 3 && !strcmp(w[1], "=")) {
             rc = add_typed_rule(r, w[0], w[2], where);
         } else if (nw == 2) {
@@ -207,8 +308,8 @@ int lrq_recipe_parse(lrq_recipe *r, const char *text, size_t len, const char *pa
         } else if (nw == 1 && strchr(w[0], '=')) {
             rc = lrq_recipe_add_rule_arg(r, w[0], where);
         } else {
-            rc = lrq_err_set("%s: cannot read '%s' (expected 'base TYPE', 'pure', 'quantize-norms' or "
-                             "'PATTERN TYPE')", where, w[0]);
+            rc = lrq_err_set("%s: cannot read '%s' (expected 'base TYPE', 'pure', 'quantize-norms', 'method', "
+                             "'calib-*', 'gptq-*' or 'PATTERN TYPE')", where, w[0]);
         }
     }
     free(line);

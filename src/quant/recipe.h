@@ -24,10 +24,23 @@ typedef struct lrq_recipe_rule {
     int used;           /* tensors it decided */
 } lrq_recipe_rule;
 
+enum lrq_recipe_method { LRQ_METHOD_RTN, LRQ_METHOD_GPTQ };
+
 typedef struct lrq_recipe {
     char *base;             /* preset or type name (owned), NULL if not given */
     int pure;               /* -1 unset, 0/1: skip the preset's mix */
     int quantize_norms;     /* -1 unset, 0/1: rules may change norms and the router */
+    /* How lq matrices are quantized (docs/recipes.md, "GPTQ"): */
+    int method;             /* enum lrq_recipe_method; RTN (the lq quantizer alone) unless 'method gptq' */
+    char *calib_text;       /* 'calib-text FILE', resolved (beside the recipe, else the cwd; owned), or NULL */
+    int calib_chunks;       /* 'calib-chunks N': at most N chunks; -1 (default): all */
+    int calib_ctx;          /* 'calib-context N': chunk length; 0 (default): 512 */
+    double gptq_damp;       /* 'gptq-damp F'; < 0: unset (0.01) */
+    int gptq_block;         /* 'gptq-block N'; 0: unset (128) */
+    int gptq_act_order;     /* 'gptq-act-order'; -1 unset (no) */
+    int gptq_static_groups; /* 'gptq-static-groups'; -1 unset (no) */
+    int gptq_sequential;    /* 'gptq-sequential': layer l calibrated on quantized layers < l; -1 unset (no) */
+    char *gptq_where;       /* "FILE:LINE" of the first calibration/GPTQ statement (owned), for messages */
     lrq_recipe_rule *rules;
     size_t n_rules, cap_rules;
 } lrq_recipe;
