@@ -491,7 +491,9 @@ done:
 }
 
 /* On every linear of the zoo Qwen3: GPTQ's objective <= RTN's, at 2-bit
- * g64 asym and 4-bit g128, with act-order, and (2-bit) static groups. */
+ * g64 asym and 4-bit g128, with act-order, and (2-bit) static groups; and
+ * with importance-weighted parameter searches (clip search) against RTN
+ * with the same importance (the H diagonal: the imatrix). */
 static void test_zoo_objective(void) {
     if (!zoo_ready()) return;
     lrq_model *m;
@@ -503,8 +505,9 @@ static void test_zoo_objective(void) {
     CHECKF(c && lrq_calib_collect(c, m, &cp, &cs) == 0, "%s", lrq_last_error());
     if (!c) goto done;
     printf("  calibration: %d chunks, %.1f MiB of statistics, %.1f s\n", cs.n_chunks, cs.bytes / 1048576.0, cs.seconds);
-    static const struct { const char *spec; int act, stat; } fm[] = {
-        { "b2g64a", 0, 0 }, { "b4g128", 0, 0 }, { "b2g64a", 1, 0 }, { "b2g64a", 1, 1 },
+    static const struct { const char *spec; int act, stat, imp; } fm[] = {
+        { "b2g64a", 0, 0, 0 }, { "b4g128", 0, 0, 0 }, { "b2g64a", 1, 0, 0 }, { "b2g64a", 1, 1, 0 },
+        { "b2g64acs", 1, 1, 1 },
     };
     enum { NF = sizeof fm / sizeof fm[0] };
     double sum_g[NF] = { 0 }, sum_r[NF] = { 0 };
@@ -516,31 +519,37 @@ static void test_zoo_objective(void) {
         CHECKF(w && ne0 == e->n_in, "%s", e->name);
         if (!w) continue;
         n_lin++;
+        float *dg = malloc((size_t)ne0 * sizeof *dg);
+        CHECK(dg != NULL);
+        if (!dg) { free(w); continue; }
+        for (int64_t j = 0; j < ne0; j++) dg[j] = (float)e->H[j * ne0 + j];
         for (int f = 0; f < NF; f++) {
             lrq_lq_spec s;
             CHECK(lrq_lq_spec_parse(fm[f].spec, &s) == 0);
             lrq_gptq_opts o = lrq_gptq_defaults();
             o.act_order = fm[f].act;
             o.static_groups = fm[f].stat;
+            o.importance = fm[f].imp;
             lrq_lq_qt g, r;
             double og = 0, orr = 0;
             CHECKF(lrq_gptq_quantize(&s, w, ne0, nrow, e->H, &o, 3, NULL, &g, NULL) == 0, "%s: %s", e->name,
                    lrq_last_error());
-            CHECK(lrq_lq_quantize(&s, w, ne0, nrow, NULL, 3, NULL, &r) == 0);
+            CHECK(lrq_lq_quantize(&s, w, ne0, nrow, fm[f].imp ? dg : NULL, 3, NULL, &r) == 0);
             CHECK(lrq_gptq_objective(w, &g, e->H, &og) == 0 && lrq_gptq_objective(w, &r, e->H, &orr) == 0);
-            CHECKF(og <= orr, "%s %s act %d static %d: GPTQ %g > RTN %g", e->name, fm[f].spec, fm[f].act, fm[f].stat,
-                   og, orr);
+            CHECKF(og <= orr, "%s %s act %d static %d imp %d: GPTQ %g > RTN %g", e->name, fm[f].spec, fm[f].act,
+                   fm[f].stat, fm[f].imp, og, orr);
             sum_g[f] += og / orr;
             sum_r[f] += 1;
             lrq_lq_qt_free(&g);
             lrq_lq_qt_free(&r);
         }
+        free(dg);
         free(w);
     }
     CHECK(n_lin == 7 * 6 + 1);
     for (int f = 0; f < NF; f++)
-        printf("  %s act %d static %d: GPTQ/RTN objective, mean over %d linears: %.3f\n", fm[f].spec, fm[f].act,
-               fm[f].stat, n_lin, sum_g[f] / sum_r[f]);
+        printf("  %s act %d static %d imp %d: GPTQ/RTN objective, mean over %d linears: %.3f\n", fm[f].spec,
+               fm[f].act, fm[f].stat, fm[f].imp, n_lin, sum_g[f] / sum_r[f]);
 done:
     lrq_calib_free(c);
     lrq_model_free(m);
@@ -594,13 +603,15 @@ static void test_quantize_gptq(void) {
     char text[2048], out[512];
     const double pf = ppl_f32();
     CHECK(isfinite(pf));
-    /* act-order with dynamic groups; then static groups with a per-tensor codebook on the FFN */
+    /* act-order with dynamic groups; static groups with a per-tensor codebook on the FFN; importance */
     static const char *const variants[] = {
         "base lq:b4g64a\nmethod gptq\ngptq-act-order\ngptq-block 64\n",
         "base lq:b4g64\nmethod gptq\ngptq-act-order yes\ngptq-static-groups yes\ngptq-damp 0.02\n"
         "/ffn_/ lq:b4g64kt3u\n",
+        /* importance-weighted clip search; token_embd (a lookup table, no Hessian) in a k-quant */
+        "base lq:b4g64acs\nmethod gptq\ngptq-importance yes\ntoken_embd.weight q4_K\n",
     };
-    for (int v = 0; v < 2; v++) {
+    for (int v = 0; v < 3; v++) {
         snprintf(text, sizeof text, "%scalib-text %s\ncalib-chunks 4\ncalib-context 256\n", variants[v], calib_path);
         snprintf(out, sizeof out, "%s/g%d.gguf", tmp_dir, v);
         const int rc = quantize_recipe(text, out, NULL, 0);

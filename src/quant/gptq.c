@@ -68,7 +68,7 @@ static int sym_potri_lower(int n, double *a) {
 /* ---------- options ---------- */
 
 lrq_gptq_opts lrq_gptq_defaults(void) {
-    return (lrq_gptq_opts){ .damp = 0.01, .block = 128, .act_order = 0, .static_groups = 0 };
+    return (lrq_gptq_opts){ .damp = 0.01, .block = 128, .act_order = 0, .static_groups = 0, .importance = 0 };
 }
 
 int lrq_gptq_check(const lrq_lq_spec *s, const lrq_gptq_opts *o) {
@@ -135,6 +135,7 @@ typedef struct gwork {
     double *y;          /* [nrow] scratch */
     float *slice;       /* [nrow][G] a group's current weights, for the parameter search */
     int64_t *perm, *pos; /* processing position -> column; column -> position */
+    const float *imp;   /* [n] importance per original column (H diagonal), or NULL */
     int block;
 } gwork;
 
@@ -157,7 +158,8 @@ static int group_params(gwork *gw, int32_t g, int64_t i1, int64_t j, int64_t i2,
         }
     }
     lrq_lq_qt gq;
-    if (lrq_lq_quantize(gw->s, gw->slice, G, nrow, NULL, seed, pool, &gq)) return -1;
+    if (lrq_lq_quantize(gw->s, gw->slice, G, nrow, gw->imp ? gw->imp + (int64_t)g * G : NULL, seed, pool, &gq))
+        return -1;
     for (int64_t r = 0; r < nrow; r++) {
         const int64_t i = r * q->ng + g;
         q->scale[i] = gq.scale[r];
@@ -249,7 +251,7 @@ int lrq_gptq_quantize(const lrq_lq_spec *s, const float *w, int64_t n, int64_t n
     uint8_t *dead = NULL, *cq = NULL, *touched = NULL;
     double *A = NULL, *diag = NULL;
     int64_t *tmp = NULL;
-    float *wz = NULL;
+    float *wz = NULL, *impf = NULL;
     int rc = -1;
     if (!(dead = alloc_n(n, 1)) || !(diag = alloc_n(n, sizeof *diag)) || !(gw.perm = alloc_n(n, sizeof(int64_t))) ||
         !(gw.pos = alloc_n(n, sizeof(int64_t))) || !(tmp = alloc_n(n, sizeof *tmp)) ||
@@ -263,6 +265,12 @@ int lrq_gptq_quantize(const lrq_lq_spec *s, const float *w, int64_t n, int64_t n
         dead[c] = diag[c] == 0.0;
         n_dead += dead[c];
         gw.perm[c] = c;
+    }
+    if (o->importance) {
+        /* the imatrix of this input: H's diagonal is Σ x² over the calibration rows */
+        if (!(impf = alloc_n(n, sizeof *impf))) goto done;
+        for (int64_t c = 0; c < n; c++) impf[c] = (float)diag[c];
+        gw.imp = impf;
     }
     if (o->act_order) sort_by_diag(gw.perm, tmp, n, diag);
     for (int64_t k = 0; k < n; k++) gw.pos[gw.perm[k]] = k;
@@ -279,7 +287,7 @@ int lrq_gptq_quantize(const lrq_lq_spec *s, const float *w, int64_t n, int64_t n
         /* every parameter from the original weights (dead columns zeroed), as lrq_lq_quantize picks them */
         if (!(wz = alloc_n((int64_t)nel, sizeof *wz))) goto done;
         for (size_t i = 0; i < nel; i++) wz[i] = dead[i % (size_t)n] ? 0.0f : w[i];
-        if (lrq_lq_quantize(s, wz, n, nrow, NULL, seed, pool, &q)) goto done;
+        if (lrq_lq_quantize(s, wz, n, nrow, impf, seed, pool, &q)) goto done;
     } else {
         q.spec = *s;
         q.ne0 = n;
@@ -342,6 +350,7 @@ done:
     free(cq);
     free(touched);
     free(wz);
+    free(impf);
     return rc;
 }
 

@@ -64,9 +64,13 @@ typedef struct lrq_gptq_opts {
     int block;          /* columns per lazy batch, >= 1 (GPTQ: 128) */
     int act_order;      /* 1: columns by decreasing H diagonal */
     int static_groups;  /* 1: parameters from the original weights, up front */
+    int importance;     /* 1: the parameter searches weigh each column's squared error by H[j][j] (the
+                         * imatrix Σx² of that input), as llama.cpp's importance-weighted quantizers do;
+                         * 0: unweighted (the lq quantizer's plain MSE) */
 } lrq_gptq_opts;
 
-/* GPTQ's defaults: damp 0.01, block 128, no act-order, dynamic groups. */
+/* GPTQ's defaults: damp 0.01, block 128, no act-order, dynamic groups,
+ * unweighted parameter searches. */
 lrq_gptq_opts lrq_gptq_defaults(void);
 
 typedef struct lrq_gptq_report {

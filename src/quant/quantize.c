@@ -448,6 +448,7 @@ static int gptq_plan(job *jb, const lrq_recipe *rc, const char *recipe) {
     if (rc->gptq_block > 0) o.block = rc->gptq_block;
     if (rc->gptq_act_order >= 0) o.act_order = rc->gptq_act_order;
     if (rc->gptq_static_groups >= 0) o.static_groups = rc->gptq_static_groups;
+    if (rc->gptq_importance >= 0) o.importance = rc->gptq_importance;
     int n = 0;
     for (int i = 0; i < jb->n; i++) {
         const qt *t = &jb->t[i];
@@ -456,7 +457,10 @@ static int gptq_plan(job *jb, const lrq_recipe *rc, const char *recipe) {
         if (lrq_type_lq_bits(t->type)) {
             if (lrq_gptq_check(&t->lq, &o)) return lrq_err_prefix("%s: tensor '%s'", recipe, name);
             n++;
-        } else if (is_block(t->type) && lrq_tensor_quantizable(name, t->src->n_dims)) {
+        } else if (is_block(t->type) && lrq_tensor_quantizable(name, t->src->n_dims) &&
+                   strcmp(name, "token_embd.weight")) {
+            /* token_embd is a table the forward pass looks rows up in, not a linear with calibrated inputs:
+             * it has no Hessian, so any type it is given is written by that type's own quantizer */
             return lrq_err_set("%s: tensor '%s': method gptq writes lq types only, and this tensor is %s (give it an "
                                "lq:SPEC rule, or f16/bf16/f32 to leave it unquantized)", recipe, name,
                                lrq_type_name(t->type));

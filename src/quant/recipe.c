@@ -8,7 +8,7 @@
  *   PATTERN TYPE             a rule (also "PATTERN = TYPE")
  *   method gptq              lq matrices by GPTQ, with a calibration pass
  *   calib-text FILE          ... on this text (relative: beside the recipe, else the cwd)
- *   calib-chunks N / calib-context N / gptq-damp F / gptq-block N / gptq-act-order / gptq-static-groups /
+ *   calib-chunks N / calib-context N / gptq-damp F / gptq-block N / gptq-act-order / gptq-static-groups / gptq-importance /
  *   gptq-sequential
  */
 #define _POSIX_C_SOURCE 200809L
@@ -36,6 +36,7 @@ void lrq_recipe_init(lrq_recipe *r) {
     r->gptq_damp = -1.0;
     r->gptq_act_order = -1;
     r->gptq_static_groups = -1;
+    r->gptq_importance = -1;
     r->gptq_sequential = -1;
 }
 
@@ -257,6 +258,8 @@ static int parse_gptq_opt(lrq_recipe *r, char **w, int nw, const char *path, con
         rc = parse_bool_opt(&r->gptq_act_order, w, nw, where);
     } else if (!strcmp(w[0], "gptq-static-groups")) {
         rc = parse_bool_opt(&r->gptq_static_groups, w, nw, where);
+    } else if (!strcmp(w[0], "gptq-importance")) {
+        rc = parse_bool_opt(&r->gptq_importance, w, nw, where);
     } else if (!strcmp(w[0], "gptq-sequential")) {
         rc = parse_bool_opt(&r->gptq_sequential, w, nw, where);
     } else {

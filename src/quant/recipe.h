@@ -39,6 +39,7 @@ typedef struct lrq_recipe {
     int gptq_block;         /* 'gptq-block N'; 0: unset (128) */
     int gptq_act_order;     /* 'gptq-act-order'; -1 unset (no) */
     int gptq_static_groups; /* 'gptq-static-groups'; -1 unset (no) */
+    int gptq_importance;    /* 'gptq-importance'; -1 unset (no) */
     int gptq_sequential;    /* 'gptq-sequential': layer l calibrated on quantized layers < l; -1 unset (no) */
     char *gptq_where;       /* "FILE:LINE" of the first calibration/GPTQ statement (owned), for messages */
     lrq_recipe_rule *rules;
