@@ -8,6 +8,7 @@
 #include "lrq.h"
 
 #include <errno.h>
+#include <dirent.h>
 #include <limits.h>
 #include <math.h>
 #include <signal.h>
@@ -249,6 +250,30 @@ static int mkdir_p1(const char *dir, const char *what) {
     return 0;
 }
 
+/* Files a killed sweep (SIGKILL cannot be caught) left in the scratch folder: "sweep-PID-*" and
+ * "base-*.lrqtmp.PID.*" of processes that are gone. Returns how many were removed. */
+static int clean_stale(const char *dir) {
+    DIR *d = opendir(dir);
+    if (!d) return 0;
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        const char *nm = e->d_name, *p = NULL;
+        if (!strncmp(nm, "sweep-", 6)) p = nm + 6;
+        else if (!strncmp(nm, "base-", 5) && (p = strstr(nm, ".lrqtmp."))) p += 8;
+        if (!p) continue;
+        char *end;
+        long pid = strtol(p, &end, 10);
+        if (end == p || (*end != '-' && *end != '.') || pid <= 0 || pid == (long)getpid()) continue;
+        if (kill((pid_t)pid, 0) == 0 || errno != ESRCH) continue; /* alive (or not ours to ask) */
+        char path[PATH_MAX];
+        snprintf(path, sizeof path, "%s/%s", dir, nm);
+        if (unlink(path) == 0) n++;
+    }
+    closedir(d);
+    return n;
+}
+
 static void fmt_time(char *b, size_t cap, double s) {
     if (s < 90) snprintf(b, cap, "%.0f s", s);
     else if (s < 5400) snprintf(b, cap, "%.0f min", s / 60);
@@ -416,6 +441,11 @@ int cmd_sweep(int argc, char **argv) {
     if (todo && (mkdir_p1(sdir, "scratch folder") || (keep && mkdir_p1(keep, "--keep folder")))) {
         lrq_rows_close(rows);
         goto done;
+    }
+    if (todo) {
+        int stale = clean_stale(sdir);
+        if (stale) fprintf(stderr, "lrq sweep: removed %d file%s left in %s by a killed sweep\n", stale,
+                           stale > 1 ? "s" : "", sdir);
     }
     char bkey[17];
     lrq_sweep_key("F32 log-probabilities", rmodel, model_size, rtext, text_size, n_ctx, chunks, bkey);
