@@ -221,6 +221,14 @@ int cmd_plot(int argc, char **argv) {
         double ppl32 = NAN;
         for (size_t i = 0; i < lrq_table_rows(ref_t); i++)
             if (!strcmp(lrq_table_cell(ref_t, i, ct), "F32")) num(lrq_table_cell(ref_t, i, cp), &ppl32);
+        for (size_t i = 0; i < lrq_table_rows(ref_t); i++) {
+            double b32;
+            if (strcmp(lrq_table_cell(ref_t, i, ct), "F32") || num(lrq_table_cell(ref_t, i, cb), &b32)) continue;
+            double bpw32 = b32 * 8.0 / n_weights;
+            if (bpw32 < 31.0 || bpw32 > 34.0)
+                fprintf(stderr, "lrq plot: warning: %s: its F32 file is %.2f bpw with the rows' %.0f weights, not "
+                                "about 32: a table of another model?\n", ref, bpw32, n_weights);
+        }
         if (ym == 2 && isnan(ppl32)) {
             fprintf(stderr, "lrq plot: %s: no F32 row for ln(PPL/PPL_F32)\n", ref);
             goto done;
