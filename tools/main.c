@@ -135,8 +135,8 @@ static void usage(FILE *f) {
             "  mkrand    random-weight model of a real shape (benchmarks) lrq mkrand --shape qwen2.5-1.5b -o F\n"
             "  quantize  llama-quantize's presets, recipes, rules          lrq quantize IN OUT Q4_K_M\n"
             "  imatrix   importance matrix (llama-imatrix's, its format)  lrq imatrix -m MODEL -f TEXT -o F\n"
-            "  sweep     a grid of recipes: quantize, measure, one row each lrq sweep -m M -f T --grid G -o R.tsv\n"
-            "  plot      PPL/KLD vs bpw, Pareto fronts (gnuplot)           lrq plot R.tsv -o plot\n"
+            "  sweep     recipe grid: quantize + measure, a row each      lrq sweep -m M -f T --grid G -o R.tsv\n"
+            "  plot      PPL/KLD vs bpw, Pareto front per method (gnuplot) lrq plot R.tsv -o OUT\n"
             "Run 'lrq COMMAND --help' for a command's options. Without -m, commands use the bundled\n"
             "stories260K model (../shared/%s).\n",
             LRQ_VERSION, LRQ_DEFAULT_MODEL);
