@@ -169,6 +169,18 @@ static void keys_lines(void) {
     for (const char *s = l; *s; s++) tabs += *s == '\t';
     for (const char *s = lrq_sweep_tsv_header(); *s; s++) hdr_tabs += *s == '\t';
     CHECKF(tabs == hdr_tabs, "%zu tabs, header %zu", tabs, hdr_tabs);
+    /* the JSON members are the header's columns, in order */
+    {
+        char *jl = lrq_sweep_row_line(&row, 1), names[1024] = "";
+        for (const char *q = jl; (q = strstr(q, "\":")); q += 2) {
+            const char *b = q - 1;
+            while (b > jl && *b != '"') b--;
+            if (names[0]) strcat(names, "\t");
+            strncat(names, b + 1, (size_t)(q - b - 1));
+        }
+        CHECKF(!strcmp(names, lrq_sweep_tsv_header()), "JSON members %s", names);
+        free(jl);
+    }
     CHECK(!strncmp(l, k1, 16) && l[16] == '\t' && l[strlen(l) - 1] == '\n');
     CHECKF(strstr(l, "\t5.2500\t1000\t1524\t4.500000\t") && strstr(l, "\tt x.txt\t128\tall\t"), "%s", l);
     free(l);

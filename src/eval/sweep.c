@@ -404,21 +404,14 @@ static const char *const COLS[] = {
 };
 #define N_COLS (sizeof COLS / sizeof COLS[0])
 
-const char *lrq_sweep_tsv_header(void) {
-    static char h[512];
-    if (!h[0]) {
-        size_t n = 0;
-        for (size_t i = 0; i < N_COLS; i++) {
-            size_t l = strlen(COLS[i]);
-            LRQ_ASSERT(n + l + 2 < sizeof h);
-            if (i) h[n++] = '\t';
-            memcpy(h + n, COLS[i], l);
-            n += l;
-        }
-        h[n] = 0;
-    }
-    return h;
-}
+/* COLS joined by tabs (a literal, so no initialisation race between threads; test_sweep checks it against
+ * the rows' field count) */
+static const char HEADER[] =
+    "key\tlabel\tstatus\tbits\tgroup\tmethod\tbpw\tbytes\tn_weights\tppl\tppl_err\tln_ppl_ratio\t"
+    "ln_ppl_ratio_err\tmean_kld\tmean_kld_err\tsame_top_pct\tsame_top_err\tppl_f32\tquant_s\teval_s\tmodel\ttext\t"
+    "ctx\tchunks\tlrq\tbase\trecipe\terror";
+
+const char *lrq_sweep_tsv_header(void) { return HEADER; }
 
 /* One field: TSV (tabs/newlines to spaces, NULL as "-") or a JSON string. */
 static void put_str(sbuf *b, const char *s, int json) {
@@ -745,7 +738,8 @@ static int table_tsv(lrq_table *t, const char *buf, size_t len, const char *path
         size_t nf = 1;
         for (size_t i = pos; i < le; i++) nf += buf[i] == '\t';
         if (le == pos) { pos = e + 1; continue; } /* blank lines */
-        if (lineno == 1) {
+        int is_head = t->n_cols == 0;
+        if (is_head) {
             if (!(t->head = lrq_calloc(nf, sizeof *t->head))) return -1;
             t->n_cols = nf;
         } else if (nf != t->n_cols) {
@@ -753,7 +747,7 @@ static int table_tsv(lrq_table *t, const char *buf, size_t len, const char *path
         } else if (table_add_row(t)) {
             return -1;
         }
-        char **dst = lineno == 1 ? t->head : t->cell + (t->n_rows - 1) * t->n_cols;
+        char **dst = is_head ? t->head : t->cell + (t->n_rows - 1) * t->n_cols;
         size_t f = 0, s = pos;
         for (size_t i = pos; i <= le; i++) {
             if (i == le || buf[i] == '\t') {
