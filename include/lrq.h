@@ -349,6 +349,10 @@ typedef struct lrq_quantize_params {
     const char *type;          /* preset or type name (llama-quantize's: "Q4_K_M", "Q8_0", "F16" ...); NULL:
                                   the recipe's "base" */
     const char *recipe;        /* recipe file (docs/recipes.md) or NULL */
+    const char *recipe_text;   /* the recipe's text itself (NUL-terminated), or NULL: read the file `recipe`.
+                                  With a text, `recipe` only names it ("DIR/x.grid#3"): in messages
+                                  ("DIR/x.grid#3:LINE: ...") and as the place a relative calib-text is looked
+                                  for beside (DIR); NULL names it "recipe" */
     const char *const *rules;  /* n_rules "PATTERN=TYPE" (--tensor-type), tried before the recipe's rules */
     int n_rules;
     const char *imatrix;       /* importance-matrix GGUF, or NULL */
@@ -439,6 +443,124 @@ typedef struct lrq_imatrix_result {
  * an error. Not done: llama-imatrix's perplexity print-out, --in-file
  * merging, the legacy .dat format and saves every N chunks. */
 int lrq_imatrix_compute(const lrq_imatrix_params *p, lrq_imatrix_result *r);
+
+/* ---- recipe sweeps (lrq sweep, lrq plot; docs/sweep.md) ---- */
+
+/* One recipe of an expanded grid (all strings owned, freed by lrq_grid_free). */
+typedef struct lrq_grid_recipe {
+    char *text;     /* the recipe: the grid's lines with one alternative chosen per {..} group, escapes
+                       resolved and comments removed (lines kept, so FILE:LINE messages match the grid) */
+    char *compact;  /* the same as one line: each statement's words joined by one space, statements by "; " */
+    char *choice;   /* the alternatives chosen for the grid's outermost groups, joined by ","; "" if none */
+} lrq_grid_recipe;
+
+/* Expand a grid: recipe text in which every {a,b,c} (alternatives split at
+ * commas; nested groups allowed, several per line and on several lines) is
+ * replaced by each of its alternatives in turn, all groups together as a
+ * cartesian product, the first group varying slowest (as shell brace
+ * expansion orders words). \{ \} \, stand for the characters themselves (any
+ * other backslash is kept: regexes such as /blk\.1\./ are untouched); a group
+ * without a top-level comma is kept literally with its braces ("{2}", as the
+ * shell does); '#' starts a comment to the end of the line, as in recipes.
+ * `where` names the text in errors. Errors (-1, nothing returned): a '{' not
+ * closed on its line or a stray '}' ("WHERE:LINE:COL: ..."), nesting deeper
+ * than 16, more than max_out recipes. Returns 0 with *out (n_out items; a
+ * text without groups gives one) for lrq_grid_free. */
+int lrq_grid_expand(const char *text, size_t len, const char *where, size_t max_out, lrq_grid_recipe **out,
+                    size_t *n_out);
+void lrq_grid_free(lrq_grid_recipe *r, size_t n);
+
+/* A recipe text's one-line form as lrq_grid_recipe.compact (no expansion):
+ * malloc'ed, or NULL when out of memory. */
+char *lrq_recipe_compact(const char *text, size_t len);
+
+/* What a sweep row says about its recipe. */
+typedef struct lrq_recipe_desc {
+    char base[64];    /* the 'base' (or 'type') value: "lq:b4g32a", "Q4_K_M"; "" when the recipe has none */
+    int bits;         /* an lq base: its code width; else -1 */
+    int group;        /* an lq base: its group (0: one per row); else -1 */
+    const char *method; /* "rtn" or "gptq" (static) */
+} lrq_recipe_desc;
+
+/* Parse recipe text as lrq quantize does (`where` names it, and a relative
+ * calib-text is looked for beside it: see lrq_quantize_params.recipe_text)
+ * and describe it. 0, or -1 with the parser's "WHERE:LINE: ..." error. */
+int lrq_recipe_describe(const char *text, size_t len, const char *where, lrq_recipe_desc *d);
+
+/* A row's key: 16 hex digits (FNV-1a 64) over the compact recipe, the
+ * model's path and size, the text's path and size, the context and the chunk
+ * limit (< 0: all); out must hold 17 bytes. Equal inputs give equal keys. */
+void lrq_sweep_key(const char *compact, const char *model, uint64_t model_size, const char *text,
+                   uint64_t text_size, int n_ctx, int chunks, char out[17]);
+
+/* One measured (or failed) recipe. Strings may be NULL ("-"); numbers that
+ * do not apply are NaN (written "-" in TSV, null in JSON). */
+typedef struct lrq_sweep_row {
+    const char *key, *label;
+    int failed;               /* 1: quantizing or measuring failed; `error` says why */
+    const char *error;
+    int bits, group;          /* lrq_recipe_desc; -1: not an lq base */
+    const char *method, *base;
+    double bpw;               /* 8 * bytes / n_weights */
+    uint64_t bytes, n_weights; /* every byte of the quantized file; every tensor element of the model */
+    double ppl, ppl_err, ln_ppl_ratio, ln_ppl_ratio_err, mean_kld, mean_kld_err, same_top_pct, same_top_err;
+    double ppl_f32;           /* PPL of the unquantized model on the same tokens */
+    double quant_s, eval_s;   /* wall time of quantizing, of measuring */
+    const char *model, *text; /* as given */
+    int n_ctx, chunks;        /* chunks: the limit asked for, < 0: all */
+    const char *lrq;          /* lrq version (and commit) that made the row */
+    const char *recipe;       /* compact recipe */
+} lrq_sweep_row;
+
+/* The TSV header line (no newline): the column names, in row order. */
+const char *lrq_sweep_tsv_header(void);
+/* Format a row as one line ending in '\n': TSV (tabs and newlines inside
+ * strings become spaces) or, with jsonl, one JSON object whose first member
+ * is "key". Malloc'ed, NULL when out of memory. */
+char *lrq_sweep_row_line(const lrq_sweep_row *r, int jsonl);
+
+/* A resumable row file: lines each holding one row, keyed (TSV: the first
+ * field, after a header line; JSONL: the leading {"key":"..." member). */
+typedef struct lrq_rows lrq_rows;
+
+/* Open (or create) `path` for appending rows, locked against a second
+ * writer (flock). An existing file is read: a last line without its newline
+ * (a run killed mid-write) is cut off (*truncated = the bytes removed, else
+ * 0); a TSV file must start with exactly `header` (NULL for JSONL), an empty
+ * one gets it; the keys of all complete rows are remembered (a key seen
+ * twice counts once). -1 with "PATH: ..." / "PATH:LINE: ..." errors (not a
+ * row file: another header, a line without a key; locked; I/O). */
+int lrq_rows_open(lrq_rows **out, const char *path, const char *header, long *truncated);
+/* 1 if a row with this key is in the file, else 0. */
+int lrq_rows_has(const lrq_rows *r, const char *key);
+/* Rows (unique keys) in the file. */
+size_t lrq_rows_count(const lrq_rows *r);
+/* Append one row: `line` (ending in '\n', no other newline) in one write(),
+ * then fsync. -1 with an error for a key already present (rows are never
+ * duplicated), a bad line or an I/O error. */
+int lrq_rows_append(lrq_rows *r, const char *key, const char *line);
+void lrq_rows_close(lrq_rows *r);
+
+/* A table read from a TSV file with a header line, or from JSONL (one flat
+ * JSON object per line; the columns are the members in first-seen order, a
+ * missing member or null is "-", numbers as "%.10g"). */
+typedef struct lrq_table lrq_table;
+/* Load `path` (JSONL when it ends in ".jsonl" or its first byte is '{').
+ * -1 with "PATH:LINE: ..." for a row with another field count, bad JSON. */
+int lrq_table_load(lrq_table **out, const char *path);
+void lrq_table_free(lrq_table *t);
+size_t lrq_table_rows(const lrq_table *t);
+/* Index of the column named `name`, -1 if none. */
+int lrq_table_col(const lrq_table *t, const char *name);
+/* Cell (row i, column c), "" when out of range; valid until lrq_table_free. */
+const char *lrq_table_cell(const lrq_table *t, size_t i, int c);
+
+/* The Pareto front of points (x[i], y[i]), lowest y for its x: point i is
+ * on it when no other point has x <= x[i] and y <= y[i] with one of them
+ * strictly smaller (of equal points the first). Points with a NaN or
+ * infinite coordinate are ignored. Writes the front's indices to idx (room
+ * for n), by increasing x (and decreasing y), and returns their count. */
+size_t lrq_pareto_front(const double *x, const double *y, size_t n, size_t *idx);
 
 /* ---- output files ---- */
 

@@ -25,6 +25,9 @@
 #                                           (libFuzzer's runtime, from the
 #                                           package of clang's own version
 #                                           N: 14 on Debian 12)
+#   gnuplot-nox                             lrq plot draws through it (PNG,
+#                                           SVG), and its test; also
+#                                           scripts/quant-results.sh
 #
 # `deps.sh --neon` installs instead (same contract, Debian/Ubuntu only) what
 # scripts/neon-test.sh needs to cross-build lrq for aarch64 and run its NEON
@@ -39,6 +42,7 @@ NEON_PKGS="gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user"
 
 BUILD_PKGS="cmake make gcc pkg-config libpcre2-dev libopenblas-dev liblapacke-dev"
 TEST_PKGS="clang"
+PLOT_PKGS="gnuplot-nox"
 
 # Major version of the installed clang, or of the one Debian's `clang`
 # package would install (read from the package lists); empty if unknown.
@@ -114,10 +118,12 @@ install_debian() {
     missing_build=$(deb_missing $BUILD_PKGS)
     # shellcheck disable=SC2086
     missing_test=$(deb_missing $TEST_PKGS)
+    # shellcheck disable=SC2086
+    missing_plot=$(deb_missing $PLOT_PKGS)
     # libFuzzer: a file test, so that it is found whichever package holds it.
     need_rt=0
     [ -z "$missing_test" ] && have_libfuzzer || need_rt=1
-    [ -n "$missing_build$missing_test" ] || [ "$need_rt" = 1 ] || return 0
+    [ -n "$missing_build$missing_test$missing_plot" ] || [ "$need_rt" = 1 ] || return 0
 
     export DEBIAN_FRONTEND=noninteractive
     quietly as_root apt-get update
@@ -133,9 +139,11 @@ install_debian() {
     [ -z "$missing_build" ] || why="${missing_build# } to build lrq"
     [ -z "$missing_build" ] || [ -z "$missing_test" ] || why="$why, "
     [ -z "$missing_test" ] || why="$why${missing_test# } for the sanitizer and fuzz tests"
+    [ -z "$why" ] || [ -z "$missing_plot" ] || why="$why, "
+    [ -z "$missing_plot" ] || why="$why${missing_plot# } for lrq plot"
     echo "deps.sh: installing $why (apt-get)"
     # shellcheck disable=SC2086 # word splitting of the package lists is intended
-    quietly as_root apt-get install -y $missing_build $missing_test
+    quietly as_root apt-get install -y $missing_build $missing_test $missing_plot
 }
 
 install_macos() {
@@ -143,13 +151,13 @@ install_macos() {
     missing=""
     # A formula is installed when its opt/ link exists: a file test, not a
     # slow `brew list` per formula.
-    for p in cmake pkg-config pcre2 llvm; do [ -e "$prefix/opt/$p" ] || missing="$missing $p"; done
+    for p in cmake pkg-config pcre2 llvm gnuplot; do [ -e "$prefix/opt/$p" ] || missing="$missing $p"; done
     if ! command -v cc >/dev/null 2>&1 || ! command -v make >/dev/null 2>&1; then
         echo "deps.sh: no C compiler or make: run \`xcode-select --install\` first" >&2
         return 1
     fi
     if [ -n "$missing" ]; then
-        echo "deps.sh: installing${missing} (Homebrew) to build lrq and, with llvm's clang, run the fuzz tests"
+        echo "deps.sh: installing${missing} (Homebrew) to build lrq and, with llvm's clang, run the fuzz tests (gnuplot: lrq plot)"
         # shellcheck disable=SC2086
         quietly brew install $missing
     fi
@@ -164,7 +172,7 @@ install_macos() {
 # No known package manager: check the tools themselves and say what is missing.
 check_only() {
     missing=""
-    for c in cmake make cc pkg-config clang; do command -v "$c" >/dev/null 2>&1 || missing="$missing $c"; done
+    for c in cmake make cc pkg-config clang gnuplot; do command -v "$c" >/dev/null 2>&1 || missing="$missing $c"; done
     if command -v pkg-config >/dev/null 2>&1; then
         for m in libpcre2-8 openblas lapacke; do pkg-config --exists "$m" || missing="$missing $m"; done
     fi

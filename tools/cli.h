@@ -58,5 +58,7 @@ int cmd_info(int argc, char **argv);
 int cmd_mkrand(int argc, char **argv);
 int cmd_quantize(int argc, char **argv);
 int cmd_imatrix(int argc, char **argv);
+int cmd_sweep(int argc, char **argv);
+int cmd_plot(int argc, char **argv);
 
 #endif

@@ -135,6 +135,8 @@ static void usage(FILE *f) {
             "  mkrand    random-weight model of a real shape (benchmarks) lrq mkrand --shape qwen2.5-1.5b -o F\n"
             "  quantize  llama-quantize's presets, recipes, rules          lrq quantize IN OUT Q4_K_M\n"
             "  imatrix   importance matrix (llama-imatrix's, its format)  lrq imatrix -m MODEL -f TEXT -o F\n"
+            "  sweep     recipe grid: quantize + measure, a row each      lrq sweep -m M -f T --grid G -o R.tsv\n"
+            "  plot      PPL/KLD vs bpw, Pareto front per method (gnuplot) lrq plot R.tsv -o OUT\n"
             "Run 'lrq COMMAND --help' for a command's options. Without -m, commands use the bundled\n"
             "stories260K model (../shared/%s).\n",
             LRQ_VERSION, LRQ_DEFAULT_MODEL);
@@ -154,6 +156,8 @@ int main(int argc, char **argv) {
     if (!strcmp(c, "mkrand")) return cmd_mkrand(argc - 1, argv + 1);
     if (!strcmp(c, "quantize")) return cmd_quantize(argc - 1, argv + 1);
     if (!strcmp(c, "imatrix")) return cmd_imatrix(argc - 1, argv + 1);
+    if (!strcmp(c, "sweep")) return cmd_sweep(argc - 1, argv + 1);
+    if (!strcmp(c, "plot")) return cmd_plot(argc - 1, argv + 1);
     fprintf(stderr, "lrq: unknown command '%s'\n", c);
     usage(stderr);
     return 2;

@@ -659,6 +659,8 @@ static const char *base_name(const char *path) {
 static int setup_rules(lrq_recipe *rc, const lrq_quantize_params *p) {
     for (int i = 0; i < p->n_rules; i++)
         if (lrq_recipe_add_rule_arg(rc, p->rules[i], "--tensor-type")) return -1;
+    if (p->recipe_text)
+        return lrq_recipe_parse(rc, p->recipe_text, strlen(p->recipe_text), p->recipe ? p->recipe : "recipe");
     if (p->recipe && lrq_recipe_load(rc, p->recipe)) return -1;
     return 0;
 }
